@@ -1,0 +1,3 @@
+module github.com/dureqsql/completion
+
+go 1.26

@@ -1,0 +1,240 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dureqsql/completion/dialect"
+)
+
+// advisoryLockClass is the first key of the transaction-level advisory lock
+// that serializes EnsureTable; the second is a hash of the table's
+// schema-qualified name. The value spells "dure" in ASCII.
+const advisoryLockClass = 0x64757265
+
+// layout is the shape of an existing table.
+type layout int
+
+const (
+	layoutMissing layout = iota
+	layoutCurrent
+	layoutEarlier // run_id, job_id, step, data JSONB, completed_at
+	layoutUnknown
+)
+
+// currentColumns are the columns of the current layout.
+var currentColumns = []string{"run_id", "step", "job_id", "kind", "data", "message", "created_at"}
+
+// earlierColumns are the columns of the layout before kinds and failure
+// messages existed, when data was JSONB and outcomes sat under step ''.
+var earlierColumns = []string{"run_id", "job_id", "step", "data", "completed_at"}
+
+// readLayout returns the layout of the table t and the columns it has.
+func readLayout(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, t dialect.Table) (layout, map[string]string, error) {
+	rows, err := q.QueryContext(ctx,
+		"SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"+
+			" WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+		qualifiedName(t))
+	if err != nil {
+		return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	columns := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
+		}
+		columns[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
+	}
+	switch {
+	case len(columns) == 0:
+		return layoutMissing, columns, nil
+	case hasColumns(columns, currentColumns):
+		return layoutCurrent, columns, nil
+	case hasColumns(columns, earlierColumns) && columns["data"] == "jsonb":
+		return layoutEarlier, columns, nil
+	}
+	return layoutUnknown, columns, nil
+}
+
+func hasColumns(columns map[string]string, names []string) bool {
+	for _, n := range names {
+		if _, ok := columns[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// EnsureTable creates the table t, or upgrades the earlier layout in place.
+// When the table exists in the current layout it sends one catalog query and
+// no DDL. Otherwise it takes a transaction-level advisory lock keyed by the
+// schema-qualified name, so that concurrent callers never race in CREATE
+// TABLE (which can fail on a unique violation in pg_type), and checks again
+// under the lock.
+func (Dialect) EnsureTable(ctx context.Context, db *sql.DB, t dialect.Table) error {
+	l, columns, err := readLayout(ctx, db, t)
+	if err != nil {
+		return err
+	}
+	if l == layoutCurrent {
+		return nil
+	}
+	if l == layoutUnknown {
+		return unknownLayoutError(t, columns)
+	}
+
+	// Each statement at READ COMMITTED sees what the previous lock holder
+	// committed, whatever default_transaction_isolation says.
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	_, err = tx.ExecContext(ctx,
+		"SELECT pg_advisory_xact_lock($1, hashtext(coalesce(nullif($2::text, ''), current_schema(), '') || '.' || $3::text))",
+		advisoryLockClass, t.Schema, t.Name)
+	if err != nil {
+		return fmt.Errorf("take advisory lock: %w", err)
+	}
+	l, columns, err = readLayout(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	switch l {
+	case layoutMissing:
+		err = execAll(ctx, tx, createStatements(t))
+	case layoutEarlier:
+		err = upgrade(ctx, tx, t, columns)
+	case layoutUnknown:
+		err = unknownLayoutError(t, columns)
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func unknownLayoutError(t dialect.Table, columns map[string]string) error {
+	names := make([]string, 0, len(columns))
+	for n := range columns {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return fmt.Errorf("table %s exists with columns %s, which match no known layout; drop it or choose another table name",
+		qualifiedName(t), strings.Join(names, ", "))
+}
+
+// createStatements returns the DDL of the current layout. The BRIN index
+// serves Prune at almost no cost to inserts, because created_at grows with
+// the physical order of the rows.
+func createStatements(t dialect.Table) []string {
+	name := qualifiedName(t)
+	return []string{
+		"CREATE TABLE " + name + ` (
+	run_id     text        NOT NULL,
+	step       text        NOT NULL,
+	job_id     text        NOT NULL DEFAULT '',
+	kind       text        NOT NULL CHECK (kind IN ('completed', 'failed', 'checkpoint')),
+	data       bytea,
+	message    text,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (run_id, step)
+)`,
+		"CREATE INDEX ON " + name + " USING brin (created_at)",
+	}
+}
+
+// upgrade converts a table of the earlier layout in place. Every row is
+// kept: the row under step '' becomes the completed outcome; for a run
+// without one, the earliest row whose step starts with "failed:" becomes the
+// failed outcome with the rest of the step as its message; every other row
+// becomes a checkpoint. JSONB data becomes its text as bytes, so it reads
+// back as PostgreSQL's normalized JSON text.
+func upgrade(ctx context.Context, tx *sql.Tx, t dialect.Table, columns map[string]string) error {
+	name := qualifiedName(t)
+	stmts := []string{
+		"ALTER TABLE " + name + " ADD COLUMN kind text, ADD COLUMN message text," +
+			" ALTER COLUMN data TYPE bytea USING convert_to(data::text, 'UTF8')",
+		"ALTER TABLE " + name + " RENAME COLUMN completed_at TO created_at",
+	}
+	if columns["completed_at"] != "timestamp with time zone" {
+		stmts = append(stmts, "ALTER TABLE "+name+" ALTER COLUMN created_at TYPE timestamptz USING created_at::timestamptz")
+	}
+	stmts = append(stmts,
+		"UPDATE "+name+" SET created_at = now() WHERE created_at IS NULL",
+		"UPDATE "+name+" SET job_id = '' WHERE job_id IS NULL",
+		"UPDATE "+name+" SET kind = 'completed' WHERE step = ''",
+		"UPDATE "+name+" AS f SET step = '', kind = 'failed', message = substr(f.step, 8)"+
+			" FROM (SELECT DISTINCT ON (run_id) run_id, step FROM "+name+" AS r"+
+			" WHERE step LIKE 'failed:%' AND NOT EXISTS (SELECT 1 FROM "+name+" AS o WHERE o.run_id = r.run_id AND o.step = '')"+
+			" ORDER BY run_id, created_at, step) AS pick"+
+			" WHERE f.run_id = pick.run_id AND f.step = pick.step",
+		"UPDATE "+name+" SET kind = 'checkpoint' WHERE kind IS NULL",
+		"ALTER TABLE "+name+
+			" ALTER COLUMN run_id SET NOT NULL, ALTER COLUMN step SET NOT NULL,"+
+			" ALTER COLUMN job_id SET DEFAULT '', ALTER COLUMN job_id SET NOT NULL,"+
+			" ALTER COLUMN kind SET NOT NULL, ADD CHECK (kind IN ('completed', 'failed', 'checkpoint')),"+
+			" ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN created_at SET NOT NULL",
+	)
+	if err := execAll(ctx, tx, stmts); err != nil {
+		return err
+	}
+	if err := ensureKey(ctx, tx, t); err != nil {
+		return err
+	}
+	return execAll(ctx, tx, []string{"CREATE INDEX ON " + name + " USING brin (created_at)"})
+}
+
+// ensureKey adds a primary key on (run_id, step) when no unique index on
+// exactly those columns exists, because InsertMarker's ON CONFLICT needs one.
+func ensureKey(ctx context.Context, tx *sql.Tx, t dialect.Table) error {
+	var hasKey, hasPrimary bool
+	err := tx.QueryRowContext(ctx, `SELECT
+	coalesce(bool_or(i.indisunique AND i.indnkeyatts = 2 AND
+		(SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+		 WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) = ARRAY['run_id', 'step']), false),
+	coalesce(bool_or(i.indisprimary), false)
+FROM pg_index i WHERE i.indrelid = to_regclass($1)`, qualifiedName(t)).Scan(&hasKey, &hasPrimary)
+	if err != nil {
+		return fmt.Errorf("read indexes: %w", err)
+	}
+	switch {
+	case hasKey:
+		return nil
+	case hasPrimary:
+		return execAll(ctx, tx, []string{"ALTER TABLE " + qualifiedName(t) + " ADD UNIQUE (run_id, step)"})
+	default:
+		return execAll(ctx, tx, []string{"ALTER TABLE " + qualifiedName(t) + " ADD PRIMARY KEY (run_id, step)"})
+	}
+}
+
+func execAll(ctx context.Context, tx *sql.Tx, stmts []string) error {
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("run %q: %w", firstLine(s), err)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
+

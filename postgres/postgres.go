@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/dureqsql/completion/store"
+)
+
+// The sentinel errors of package store, under this package's name. They are
+// the same values, so errors.Is matches either name.
+var (
+	// ErrAlreadyCompleted is returned by CompleteTx and FailTx when the run
+	// already completed. The transaction stays usable.
+	ErrAlreadyCompleted = store.ErrAlreadyCompleted
+
+	// ErrAlreadyFailed is matched by the *store.FailedError that CompleteTx
+	// and FailTx return when the run already failed. The transaction stays
+	// usable.
+	ErrAlreadyFailed = store.ErrAlreadyFailed
+
+	// ErrAlreadyCheckpointed is returned by CheckpointTx when the step
+	// already has a checkpoint. The transaction stays usable.
+	ErrAlreadyCheckpointed = store.ErrAlreadyCheckpointed
+
+	// ErrNoRun is returned, before any SQL is sent, when the context carries
+	// no run ID.
+	ErrNoRun = store.ErrNoRun
+
+	// ErrInvalid is matched by every validation error, which is returned
+	// before any SQL is sent.
+	ErrInvalid = store.ErrInvalid
+)
+
+// Store keeps markers in one table. Build one with New.
+type Store = store.Store
+
+// New returns a store on PostgreSQL, configured by options from package
+// store such as store.WithTable and store.WithSchema. It returns an error
+// matching ErrInvalid for an invalid option, before any SQL is sent.
+func New(opts ...store.Option) (*Store, error) {
+	return store.New(Dialect{}, opts...)
+}
+
+// defaultStore serves the package-level functions: the table
+// dureq_completions in the connection's search_path.
+var defaultStore = mustNew()
+
+func mustNew() *Store {
+	s, err := New()
+	if err != nil {
+		panic("dureq: build default store: " + err.Error())
+	}
+	return s
+}
+
+// EnsureTable creates the table dureq_completions in the first schema of the
+// connection's search_path, or upgrades a table of the earlier layout in
+// place. See Store.EnsureTable.
+func EnsureTable(ctx context.Context, db *sql.DB) error {
+	return defaultStore.EnsureTable(ctx, db)
+}
+
+// CompleteTx records in tx that the run of ctx completed. It returns nil,
+// ErrAlreadyCompleted, or an error matching ErrAlreadyFailed; see
+// Store.Complete.
+func CompleteTx(ctx context.Context, tx *sql.Tx) error {
+	return defaultStore.Complete(ctx, querier(tx))
+}
+
+// FailTx records in tx that the run of ctx failed with err, which may be
+// nil. See Store.Fail.
+func FailTx(ctx context.Context, tx *sql.Tx, err error) error {
+	return defaultStore.Fail(ctx, querier(tx), err)
+}
+
+// CheckpointTx records data under step for the run of ctx in tx. It returns
+// ErrAlreadyCheckpointed when the step already has a checkpoint. See
+// Store.Checkpoint.
+func CheckpointTx(ctx context.Context, tx *sql.Tx, step string, data []byte) error {
+	return defaultStore.Checkpoint(ctx, querier(tx), step, data)
+}
+
+// IsCompleted reports whether the run of ctx completed.
+func IsCompleted(ctx context.Context, db *sql.DB) (bool, error) {
+	return defaultStore.IsCompleted(ctx, querier(db))
+}
+
+// IsCheckpointed returns whether step has a checkpoint for the run of ctx,
+// and its data.
+func IsCheckpointed(ctx context.Context, db *sql.DB, step string) (bool, []byte, error) {
+	return defaultStore.IsCheckpointed(ctx, querier(db), step)
+}
+
+// Outcome returns the stored outcome of the run of ctx and, for a failed
+// run, its message.
+func Outcome(ctx context.Context, db *sql.DB) (store.Outcome, error) {
+	return defaultStore.Outcome(ctx, querier(db))
+}
+
+// Prune deletes the markers created before the given time and returns how
+// many it deleted. See Store.Prune for how long to keep markers.
+func Prune(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
+	return defaultStore.Prune(ctx, querier(db), before)
+}
+
+// querier turns a nil *sql.Tx or *sql.DB into a nil interface, which the
+// store rejects with an error instead of a panic.
+func querier[Q interface {
+	*sql.Tx | *sql.DB
+	store.Querier
+}](q Q) store.Querier {
+	if q == nil {
+		return nil
+	}
+	return q
+}
