@@ -39,6 +39,14 @@ type Dialect interface {
 	// name never reaches SQL.
 	CheckTable(t Table) error
 
+	// QuoteIdentifier returns name quoted so that the database takes it
+	// literally, whatever characters it contains.
+	QuoteIdentifier(name string) string
+
+	// Placeholder returns the placeholder of the n-th argument of a
+	// statement, counting from 1, such as "$1" or "?".
+	Placeholder(n int) string
+
 	// Statements returns the SQL text for the table t, which CheckTable has
 	// accepted. The store calls it once and reuses the text for every call.
 	Statements(t Table) Statements

@@ -72,8 +72,13 @@ func checkIdentifier(what, name string) error {
 	return nil
 }
 
-// quoteIdentifier returns name as a quoted identifier, with embedded double
-// quotes doubled, so that any name CheckTable accepts is taken literally.
+// QuoteIdentifier returns name in double quotes, with embedded double quotes
+// doubled, so that any name CheckTable accepts is taken literally.
+func (Dialect) QuoteIdentifier(name string) string { return quoteIdentifier(name) }
+
+// Placeholder returns "$n".
+func (Dialect) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
 func quoteIdentifier(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

@@ -158,6 +158,9 @@ func (s *Store) MaxMessageSize() int { return s.maxMessage }
 // when the table exists in the current layout, and is safe to call from many
 // processes at once.
 func (s *Store) EnsureTable(ctx context.Context, db *sql.DB) error {
+	if db == nil {
+		return &ValidationError{Field: "database", Reason: "is nil; pass an open *sql.DB"}
+	}
 	if err := s.dialect.EnsureTable(ctx, db, s.table); err != nil {
 		return wrapError(ctx, s.dialect, "ensure table "+displayTable(s.table), "", err)
 	}
@@ -448,6 +451,9 @@ func (s *Store) Outcome(ctx context.Context, q Querier) (Outcome, error) {
 // Pruning a run's outcome lets a redelivered run execute again. Keep markers
 // longer than the longest time your job runner may redeliver a run.
 func (s *Store) Prune(ctx context.Context, q Querier, before time.Time) (int64, error) {
+	if q == nil {
+		return 0, &ValidationError{Field: "querier", Reason: "is nil; pass an open *sql.DB"}
+	}
 	var total int64
 	st := s.stmts.PruneBatch
 	for {

@@ -1,0 +1,125 @@
+// Package cli is the conformance binary. It parses the flags, finds the
+// database, runs the conformance suite once per driver and reports the
+// results as text, JSON lines or JUnit XML.
+//
+// The dialect and the drivers arrive in a Config, so that tests can run the
+// binary's logic with a deliberately broken dialect or a driver of their
+// own.
+package cli
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/lib/pq"
+
+	"github.com/dureqsql/completion/dialect"
+	"github.com/dureqsql/completion/postgres"
+)
+
+// Exit statuses of Run and Main.
+const (
+	// ExitPass means that every selected case passed or was skipped.
+	ExitPass = 0
+	// ExitFail means that at least one case failed.
+	ExitFail = 1
+	// ExitError means a usage error, or a database that could not be
+	// found, reached or prepared.
+	ExitError = 2
+	// ExitInterrupted means that an interrupt or a canceled context
+	// stopped the run. It is 128 plus the number of SIGINT, as shells
+	// report a process ended by Ctrl-C.
+	ExitInterrupted = 130
+)
+
+// Driver is a database/sql driver that the binary can run the suite with.
+type Driver struct {
+	// Name is the value of the -driver flag that selects the driver.
+	Name string
+	// Open returns a handle to the database at dsn without connecting. It
+	// must return an error when dsn cannot be parsed, because Run reports
+	// that as a usage error before it runs any case.
+	Open func(dsn string) (*sql.DB, error)
+}
+
+// Config is what the binary tests.
+type Config struct {
+	// Dialect is the dialect under test.
+	Dialect dialect.Dialect
+	// Drivers are the drivers that -driver can select. Without -driver,
+	// the suite runs with each of them in this order.
+	Drivers []Driver
+}
+
+// DefaultConfig returns the configuration of the conformance binary: the
+// PostgreSQL dialect with the drivers pgx (github.com/jackc/pgx/v5/stdlib)
+// and pq (github.com/lib/pq), in that order.
+func DefaultConfig() Config {
+	return Config{
+		Dialect: postgres.Dialect{},
+		Drivers: []Driver{
+			{Name: "pgx", Open: openPGX},
+			{Name: "pq", Open: openPQ},
+		},
+	}
+}
+
+// openPGX parses dsn before sql.Open, because pgx's stdlib driver only
+// parses it when the first connection is made.
+func openPGX(dsn string) (*sql.DB, error) {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return nil, err
+	}
+	return sql.Open("pgx", dsn)
+}
+
+// openPQ opens a lib/pq handle. pq.NewConnector parses dsn and returns its
+// errors, as sql.Open("postgres", dsn) does.
+func openPQ(dsn string) (*sql.DB, error) {
+	connector, err := pq.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(connector), nil
+}
+
+// Main runs the conformance binary with DefaultConfig and returns its exit
+// status. The first SIGINT or SIGTERM cancels the run, which then drops its
+// schema and returns ExitInterrupted. A second signal ends the process at
+// once, because Main restores the default signal handling after the first.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	return Run(ctx, DefaultConfig(), args, stdout, stderr)
+}
+
+// Run parses args, the command-line flags without the program name, runs
+// the selected cases of cfg against the database and returns the exit
+// status: ExitPass, ExitFail, ExitError or ExitInterrupted. Results go to
+// stdout, and errors and warnings to stderr. Canceling ctx stops the run as
+// an interrupt does.
+func Run(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(cfg, args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitPass
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s%v\nRun conformance -h to see the flags.\n", errorPrefix, err)
+		return ExitError
+	}
+	if opts.list {
+		return listCases(opts, stdout, stderr)
+	}
+	r := &runner{cfg: cfg, opts: opts, stdout: stdout, stderr: stderr}
+	return r.run(ctx)
+}

@@ -1,0 +1,65 @@
+package pgtarget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// findTimeout bounds Find in RunTests. It leaves room for testcontainers
+// to pull an image.
+const findTimeout = 5 * time.Minute
+
+// testTarget is the target that RunTests found, read by DSN.
+var testTarget *Target
+
+// RunTests runs the tests of a package against a PostgreSQL server. Call it
+// from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtarget.RunTests(m)) }
+//
+// It calls Find with an empty DSN, so DATABASE_URL and the PG* variables
+// select the server, runs m.Run, closes the target and returns the exit
+// code. When Find fails, it prints the error to stderr and returns 1, so
+// that the tests fail instead of skipping.
+//
+// NOTE: a test that panics ends the process before Close runs, which leaves
+// a started server running and its temporary directory in place.
+func RunTests(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), findTimeout)
+	target, err := Find(ctx, "")
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if !errors.Is(err, ErrNoDatabase) {
+			fmt.Fprintln(os.Stderr, "To test against a running server instead, set DATABASE_URL, "+
+				"e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+		}
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "pgtarget: testing against %s from %s\n", Redact(target.DSN), target.Source)
+
+	testTarget = target
+	code := m.Run()
+	testTarget = nil
+
+	if err := target.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// DSN returns the DSN of the server that RunTests found. It panics when
+// called outside of RunTests.
+func DSN() string {
+	if testTarget == nil {
+		panic("pgtarget: DSN called without RunTests; add func TestMain(m *testing.M) { os.Exit(pgtarget.RunTests(m)) } to the package's tests")
+	}
+	return testTarget.DSN
+}
