@@ -111,4 +111,3 @@ func schemaCases() []Case {
 		},
 	}
 }
-
