@@ -29,7 +29,7 @@ const (
 var currentColumns = []string{"run_id", "step", "job_id", "kind", "data", "message", "created_at"}
 
 // earlierColumns are the columns of the layout before kinds and failure
-// messages existed, when data was JSONB and outcomes sat under step ”.
+// messages existed, when data was JSONB and outcomes sat under the empty step.
 var earlierColumns = []string{"run_id", "job_id", "step", "data", "completed_at"}
 
 // readLayout returns the layout of the table t and the columns it has.
@@ -159,7 +159,7 @@ func createStatements(t dialect.Table) []string {
 }
 
 // upgrade converts a table of the earlier layout in place. Every row is
-// kept: the row under step ” becomes the completed outcome; for a run
+// kept: the row under the empty step becomes the completed outcome; for a run
 // without one, the earliest row whose step starts with "failed:" becomes the
 // failed outcome with the rest of the step as its message; every other row
 // becomes a checkpoint. JSONB data becomes its text as bytes, so it reads

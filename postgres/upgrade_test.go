@@ -14,7 +14,7 @@ import (
 
 func driverBadConn() error { return driver.ErrBadConn }
 
-// earlierLayout is the table of the earlier API: outcomes under step ”,
+// earlierLayout is the table of the earlier API: outcomes under the empty step,
 // failures under steps prefixed "failed:", JSONB data.
 const earlierLayout = `CREATE TABLE %s.dureq_completions (
 	run_id       text NOT NULL,

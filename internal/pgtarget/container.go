@@ -30,11 +30,11 @@ func pingDocker(ctx context.Context) error {
 
 	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		return fmt.Errorf("no Docker engine answered: %w", err)
+		return fmt.Errorf("no Docker engine answered at DOCKER_HOST, the Docker context or the default sockets: %w", err)
 	}
 	defer docker.Close()
 	if _, err := docker.Ping(ctx, client.PingOptions{}); err != nil {
-		return fmt.Errorf("no Docker engine answered: %w", err)
+		return fmt.Errorf("no Docker engine answered at %s: %w", docker.DaemonHost(), err)
 	}
 	return nil
 }

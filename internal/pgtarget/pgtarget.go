@@ -86,7 +86,10 @@ func Find(ctx context.Context, dsn string) (*Target, error) {
 		return startContainer(ctx)
 	}
 
-	return nil, fmt.Errorf("%w: no -dsn flag, DATABASE_URL or PG* variable is set; %w; %w.\n"+
+	return nil, fmt.Errorf("%w:\n"+
+		"  - no -dsn flag, DATABASE_URL or PG* variable is set\n"+
+		"  - %w\n"+
+		"  - %w\n"+
 		"Give it a database in one of three ways:\n"+
 		"  - set -dsn or DATABASE_URL to a running server, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable\n"+
 		"  - install PostgreSQL's server binaries, e.g. apt-get install postgresql\n"+
