@@ -18,7 +18,8 @@ const containerImage = "postgres:16-alpine"
 // fails fast on a machine without one.
 const dockerPingTimeout = 10 * time.Second
 
-// dockerCheck returns nil when a Docker engine answers. Tests replace it.
+// dockerCheck returns nil when a Docker engine responds to a ping. Tests
+// replace it.
 var dockerCheck = pingDocker
 
 // pingDocker looks for a Docker engine where testcontainers looks (its
@@ -30,11 +31,11 @@ func pingDocker(ctx context.Context) error {
 
 	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		return fmt.Errorf("no Docker engine answered at DOCKER_HOST, the Docker context or the default sockets: %w", err)
+		return fmt.Errorf("no Docker engine responded at DOCKER_HOST, the Docker context or the default sockets: %w", err)
 	}
 	defer docker.Close()
 	if _, err := docker.Ping(ctx, client.PingOptions{}); err != nil {
-		return fmt.Errorf("no Docker engine answered at %s: %w", docker.DaemonHost(), err)
+		return fmt.Errorf("no Docker engine responded at %s: %w", docker.DaemonHost(), err)
 	}
 	return nil
 }

@@ -34,7 +34,7 @@ type Target struct {
 	// DSN is a postgres:// URL that both pgx's stdlib and lib/pq accept.
 	// A DSN from the -dsn flag or DATABASE_URL is passed on unchanged.
 	DSN string
-	// Source is where the DSN came from: "-dsn flag", "DATABASE_URL",
+	// Source is the origin of the DSN: "-dsn flag", "DATABASE_URL",
 	// "PG* environment variables", "PostgreSQL binaries in <dir>" or
 	// "testcontainers".
 	Source string
@@ -56,7 +56,7 @@ type Target struct {
 //     is set;
 //   - a throwaway server started from initdb and pg_ctl on PATH or, newest
 //     version first, under /usr/lib/postgresql/*/bin;
-//   - a container started with testcontainers, when a Docker engine answers.
+//   - a container started with testcontainers, when a Docker engine responds.
 //
 // The caller must call Close on the returned Target. When none of these is
 // available, the error wraps ErrNoDatabase and lists the ways to provide a
@@ -136,7 +136,7 @@ func dsnFromPGEnv() (string, bool, error) {
 	if userName == "" {
 		current, err := user.Current()
 		if err != nil {
-			return "", false, fmt.Errorf("PGUSER is not set and the current OS user is unknown: %w", err)
+			return "", false, fmt.Errorf("PGUSER is not set and looking up the current OS user failed: %w", err)
 		}
 		userName = current.Username
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// redacted replaces every password that Redact finds.
+// redacted is the text that replaces every password that Redact finds.
 const redacted = "xxxxx"
 
 // passwordKeys are the connection parameters whose values Redact replaces.

@@ -174,7 +174,7 @@ func serverCredential() (*syscall.Credential, error) {
 	}
 	account, err := user.Lookup(serverUser)
 	if err != nil {
-		return nil, fmt.Errorf("PostgreSQL does not run as root, and the OS user %q to run it as was not found (%w): "+
+		return nil, fmt.Errorf("PostgreSQL rejects running as root, and the OS user %q to run it as was not found (%w): "+
 			"install PostgreSQL with apt-get install postgresql, which creates that user, "+
 			"or create it with useradd --system %s, or run as a user other than root", serverUser, err, serverUser)
 	}
@@ -230,9 +230,14 @@ func (s *server) start(ctx context.Context) (int, error) {
 	var err error
 	for range startAttempts {
 		var port int
-		port, err = freePort()
+		port, err = pickPort()
 		if err != nil {
 			return 0, err
+		}
+		// A new log per attempt keeps the bind error of an earlier attempt
+		// out of the next one's log tail.
+		if err := os.Remove(s.logFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("remove old server log: %w", err)
 		}
 		err = s.run(ctx, s.bin.pgCtl, "start", "--pgdata="+s.dataDir, "--log="+s.logFile,
 			"--wait", "--timeout="+strconv.Itoa(startTimeout), "--options=-p "+strconv.Itoa(port))
@@ -249,6 +254,9 @@ func (s *server) start(ctx context.Context) (int, error) {
 	}
 	return 0, err
 }
+
+// pickPort returns the port for the next start attempt. Tests replace it.
+var pickPort = freePort
 
 // freePort returns a TCP port of 127.0.0.1 that was free when it returned.
 func freePort() (int, error) {
