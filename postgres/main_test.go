@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"net/url"
 	"os"
 	"testing"
 
@@ -16,7 +18,49 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(pgtarget.RunTests(m))
+	os.Exit(pgtarget.RunTests(exampleSchema{m}))
+}
+
+// exampleSchema runs the tests with DATABASE_URL set to the test database
+// with a search_path of a new schema, so that the examples read their
+// connection string like a program would and keep their tables apart from
+// other runs on the same database.
+type exampleSchema struct{ m *testing.M }
+
+func (e exampleSchema) Run() int {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", pgtarget.DSN())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open test database:", err)
+		return 1
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("dureq_examples_%d", os.Getpid())
+	d := postgres.Dialect{}
+	if err := d.DropNamespace(ctx, db, schema); err != nil {
+		fmt.Fprintln(os.Stderr, "drop leftover example schema:", err)
+		return 1
+	}
+	if err := d.CreateNamespace(ctx, db, schema); err != nil {
+		fmt.Fprintln(os.Stderr, "create example schema:", err)
+		return 1
+	}
+	defer func() {
+		if err := d.DropNamespace(ctx, db, schema); err != nil {
+			fmt.Fprintln(os.Stderr, "drop example schema:", err)
+		}
+	}()
+
+	u, err := url.Parse(pgtarget.DSN())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "the examples need a postgres:// URL:", err)
+		return 1
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	os.Setenv("DATABASE_URL", u.String())
+	return e.m.Run()
 }
 
 // driverNames maps the short names used in test names to the names the

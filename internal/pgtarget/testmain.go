@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"testing"
 	"time"
 )
 
@@ -28,7 +27,11 @@ var testTarget *Target
 //
 // NOTE: a test that panics ends the process before Close runs, which leaves
 // a started server running and its temporary directory in place.
-func RunTests(m *testing.M) int {
+//
+// m is usually the *testing.M itself. A package that needs more set up
+// around its tests passes a value whose Run method does that and calls
+// m.Run; DSN works inside it.
+func RunTests(m interface{ Run() int }) int {
 	ctx, cancel := context.WithTimeout(context.Background(), findTimeout)
 	target, err := Find(ctx, "")
 	cancel()
