@@ -152,7 +152,7 @@ func (c *C) qualified(t dialect.Table) string {
 	return d.QuoteIdentifier(t.Schema) + "." + d.QuoteIdentifier(t.Name)
 }
 
-// result is what running a case produced.
+// result is the status and messages of one finished case.
 type result struct {
 	status   Status
 	messages []string

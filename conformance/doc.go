@@ -14,8 +14,9 @@
 //
 // and the conformance binary calls Run, which reports each case as it
 // finishes. Each run per driver works in a schema of its own with a random
-// name, which it drops at the end, also when a case fails or panics or the
-// context is canceled, so the suite is safe to point at a shared database.
+// name. It drops the schema at the end, also when a case fails or panics or
+// the context is canceled, so the suite is safe to point at a shared
+// database.
 // A dialect whose database has no schemas (it does not implement
 // dialect.Namespacer) gets a fresh database from its Open function instead.
 //

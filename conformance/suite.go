@@ -28,7 +28,7 @@ type Driver struct {
 	Open func(ctx context.Context) (*sql.DB, error)
 }
 
-// Config is what the suite runs.
+// Config is the dialect, drivers and options of one run of the suite.
 type Config struct {
 	// Dialect is the dialect under test.
 	Dialect dialect.Dialect
@@ -52,7 +52,7 @@ func (cfg Config) caseTimeout() time.Duration {
 	return defaultCaseTimeout
 }
 
-// Status is how a case ended.
+// Status is the way a case ended: passed, failed or skipped.
 type Status string
 
 // The ways a case ends.
@@ -138,8 +138,8 @@ type driverRun struct {
 
 // Run runs the selected cases with each driver in turn and returns their
 // results. It returns a *SetupError, with the results so far, when a
-// driver's database cannot be opened or prepared, and the context's error
-// when ctx is canceled; in both cases it has dropped what it created.
+// driver's database cannot be opened or prepared. It returns the context's
+// error when ctx is canceled. In both cases it has dropped what it created.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err

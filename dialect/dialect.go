@@ -3,9 +3,9 @@
 //
 // A dialect is SQL text and classification, not behaviour: the store decides
 // what a duplicate means, validates input and wraps errors. A dialect
-// generates the statements for one table, creates that table, and says which
-// errors of its drivers are duplicates, serialization failures or lost
-// connections. It never imports a driver; it recognizes driver errors through
+// generates the statements for one table, creates that table, and
+// classifies its drivers' errors as duplicates, serialization failures or
+// lost connections. It never imports a driver; it recognizes driver errors through
 // methods they share, such as SQLState() string, or through errors.As on
 // types of its own.
 //
@@ -53,22 +53,22 @@ type Dialect interface {
 
 	// EnsureTable creates the table t and its indexes when they do not
 	// exist, and upgrades a table of an earlier layout in place without
-	// losing a row. It must be idempotent, return quickly without DDL when
-	// the table already has the current layout (so that a role without DDL
-	// rights can call it), and serialize concurrent callers in any number of
-	// processes, for example with an advisory lock.
+	// losing a row. It must be idempotent. It must return quickly without
+	// DDL when the table already has the current layout, so that a role
+	// without DDL rights can call it. It must serialize concurrent callers
+	// in any number of processes, for example with an advisory lock.
 	EnsureTable(ctx context.Context, db *sql.DB, t Table) error
 
 	// Classify returns the class of an error returned by the driver, or
-	// ClassOther when the error is none of the known classes. It must
+	// ClassOther when the error belongs to no known class. It must
 	// recognize errors wrapped with %w.
 	Classify(err error) Class
 }
 
 // Namespacer is implemented by dialects whose database can create and drop
 // schemas (or databases) by name. The conformance suite uses it to give each
-// run a namespace of its own; a dialect without it runs the suite on a fresh
-// database from its driver factory.
+// run a namespace of its own. A dialect without it runs the suite on a
+// fresh database from its driver factory.
 type Namespacer interface {
 	// CreateNamespace creates an empty schema called name.
 	CreateNamespace(ctx context.Context, db *sql.DB, name string) error

@@ -29,9 +29,9 @@ type Querier interface {
 
 // Store keeps completion markers in one table through one dialect. It is
 // safe for concurrent use. Every method reads the run from its context
-// through the store's run resolver and, when the run ID, job ID, step or
-// data is invalid, returns an error before any SQL is sent, so a caller's
-// transaction is never aborted by bad input.
+// through the store's run resolver. When the run ID, job ID, step or data is
+// invalid, it returns an error before any SQL is sent, so bad input never
+// aborts a caller's transaction.
 type Store struct {
 	dialect    dialect.Dialect
 	table      dialect.Table
@@ -293,7 +293,7 @@ func (s *Store) existingOutcome(ctx context.Context, q Querier, op, runID string
 // the run already failed. Neither error aborts the transaction, which the
 // caller may still commit or roll back. At REPEATABLE READ or SERIALIZABLE a
 // concurrent outcome can instead cause an error for which IsRetryable is
-// true; a retry of the whole transaction then returns the sentinel.
+// true, and a retry of the whole transaction then returns the sentinel.
 func (s *Store) Complete(ctx context.Context, q Querier) error {
 	runID, jobID, err := s.run(ctx, q)
 	if err != nil {
