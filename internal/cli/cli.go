@@ -51,7 +51,8 @@ type Driver struct {
 	Open func(dsn string) (*sql.DB, error)
 }
 
-// Config is what the binary tests.
+// Config is the dialect under test and the drivers the binary can run it
+// with.
 type Config struct {
 	// Dialect is the dialect under test.
 	Dialect dialect.Dialect

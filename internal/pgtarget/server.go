@@ -322,9 +322,9 @@ func (s *server) run(ctx context.Context, program string, args ...string) error 
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir = s.dir
 	cmd.Env = serverEnv(s.dir)
-	if s.credential != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.credential}
-	}
+	// A process group of its own keeps a Ctrl-C in the terminal from
+	// reaching the server, so it runs until Close stops it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.credential}
 	// pg_ctl start leaves the server running with its output in the log
 	// file. WaitDelay ends the wait for output if the server holds the
 	// pipe anyway.

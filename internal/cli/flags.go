@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// errorPrefix starts every error and warning that the binary prints.
+const errorPrefix = "dureq: conformance: "
+
+// options are the parsed command-line flags.
+type options struct {
+	dsn     string
+	drivers []Driver
+	// match selects cases by name; nil selects every case.
+	match   *regexp.Regexp
+	list    bool
+	json    bool
+	junit   string
+	verbose bool
+}
+
+// usageHeader is the help text above the flags. Its one %s verb takes the
+// dialect's name.
+const usageHeader = `Usage: conformance [flags]
+
+Conformance runs the conformance suite of the %s dialect against a live
+database, once per driver, and reports each case as it ends. Each driver's
+run works in a schema of its own with a random name and drops it at the end,
+also after a failure or an interrupt, so it is safe to point at a shared
+database.
+
+Without -dsn, it connects to DATABASE_URL or, when that is unset, to the
+server that the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+PGDATABASE, PGSSLMODE) name. When none of them is set, it starts a
+throwaway PostgreSQL server from initdb and pg_ctl, or through
+testcontainers when a Docker engine answers, and removes it at the end.
+
+Exit status: 0 when every selected case passed or was skipped, 1 when a
+case failed, 2 on a usage error or a database that cannot be found, reached
+or prepared, and 130 after an interrupt (SIGINT or SIGTERM). A second
+interrupt ends the binary at once, without dropping its schema.
+
+Flags:
+`
+
+// parseFlags parses args into options. For -h it prints the help text to
+// stdout and returns flag.ErrHelp. Other errors describe a usage error.
+func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
+	var opts options
+	var driverList, runExpr string
+
+	names := driverNames(cfg.Drivers)
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&opts.dsn, "dsn", "",
+		"connect to the database at `URL`, a postgres:// URL or a key=value connection string\n"+
+			"(default: DATABASE_URL, then the PG* variables, then a throwaway server)")
+	fs.StringVar(&driverList, "driver", "",
+		"run the cases with the database/sql driver `NAME`: one of "+strings.Join(names, ", ")+
+			",\nor a comma-separated list of them (default: "+strings.Join(names, ",")+", in that order)")
+	fs.StringVar(&runExpr, "run", "",
+		"run only the cases whose name matches the regular expression `REGEXP`, such as ^checkpoint/")
+	fs.BoolVar(&opts.list, "list", false,
+		"print the name and rule of each selected case and exit without connecting to a database")
+	fs.BoolVar(&opts.json, "json", false,
+		"write one JSON object per line to standard output: the target, each case result as its case\n"+
+			"ends, and a summary per driver (the final totals line goes to standard error)")
+	fs.StringVar(&opts.junit, "junit", "",
+		"also write the results as JUnit XML to `FILE`, one testsuite per driver")
+	fs.BoolVar(&opts.verbose, "v", false,
+		"also print the messages of passing cases, and the dialect, drivers and number of selected\n"+
+			"cases at the start")
+
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, usageHeader, cfg.Dialect.Name())
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return opts, err
+	}
+	if err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected argument %q: conformance takes only flags", fs.Arg(0))
+	}
+
+	opts.drivers, err = selectDrivers(cfg.Drivers, driverList)
+	if err != nil {
+		return opts, err
+	}
+	if runExpr != "" {
+		opts.match, err = regexp.Compile(runExpr)
+		if err != nil {
+			return opts, fmt.Errorf("invalid -run regular expression %q: %w", runExpr, err)
+		}
+	}
+	return opts, nil
+}
+
+// selectDrivers returns the drivers named in list, a comma-separated list of
+// names, in the order given and without repeats. An empty list selects all
+// drivers.
+func selectDrivers(drivers []Driver, list string) ([]Driver, error) {
+	if strings.TrimSpace(list) == "" {
+		return drivers, nil
+	}
+	var selected []Driver
+	for name := range strings.SplitSeq(list, ",") {
+		name = strings.TrimSpace(name)
+		i := slices.IndexFunc(drivers, func(d Driver) bool { return d.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown driver %q in -driver; choose one of %s",
+				name, strings.Join(driverNames(drivers), ", "))
+		}
+		if !slices.ContainsFunc(selected, func(d Driver) bool { return d.Name == name }) {
+			selected = append(selected, drivers[i])
+		}
+	}
+	return selected, nil
+}
+
+func driverNames(drivers []Driver) []string {
+	names := make([]string, len(drivers))
+	for i, d := range drivers {
+		names[i] = d.Name
+	}
+	return names
+}
