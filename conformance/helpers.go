@@ -27,6 +27,24 @@ func (c *C) Begin(opts *sql.TxOptions) *sql.Tx {
 	return tx
 }
 
+// Faulty returns a new handle to the database whose connections pass
+// through a fault injector, and the injector, both closed when the case
+// ends. It skips the case when the driver has no OpenFaulty function.
+func (c *C) Faulty() (*sql.DB, Faults) {
+	if c.run.drv.OpenFaulty == nil {
+		c.Skipf("driver %s has no fault injector; set Driver.OpenFaulty", c.Driver())
+	}
+	db, faults, err := c.run.drv.OpenFaulty(c.ctx)
+	require.NoError(c, err, "open database through the fault injector")
+	c.Cleanup(func() {
+		db.Close()
+		if err := faults.Close(); err != nil {
+			c.Errorf("close fault injector: %v", err)
+		}
+	})
+	return db, faults
+}
+
 // Business is a table of business rows, one per handler execution, so that
 // a case can count how often a run's work was committed.
 type Business struct {
@@ -82,11 +100,17 @@ func (c *C) requireCommitted(tx *sql.Tx) {
 	require.NoError(c, tx.Commit(), "commit: the transaction must still be usable")
 }
 
-// completeOnce runs one handler transaction for runID: a business row and
-// Complete, committed when Complete returns nil.
+// completeOnce runs one handler transaction for runID on the case's
+// database; see deliver.
 func (c *C) completeOnce(s *store.Store, b *Business, runID string) error {
-	ctx := c.RunContext(runID)
-	tx, err := c.DB().BeginTx(c.ctx, nil)
+	return deliver(c.RunContext(runID), c.DB(), s, b, runID)
+}
+
+// deliver runs one delivery of a handler on db: a business row and
+// Complete in one transaction, committed when Complete returns nil. It
+// returns the error of the first step that failed.
+func deliver(ctx context.Context, db *sql.DB, s *store.Store, b *Business, runID string) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

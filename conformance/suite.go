@@ -26,6 +26,38 @@ type Driver struct {
 	// Open returns a new handle to the database under test. The suite
 	// closes it at the end of the driver's run.
 	Open func(ctx context.Context) (*sql.DB, error)
+	// OpenFaulty returns a new handle to the database under test whose
+	// connections pass through a fault injector, and the injector. The
+	// suite closes both at the end of each fault case. When it is nil, the
+	// fault cases are skipped.
+	OpenFaulty func(ctx context.Context) (*sql.DB, Faults, error)
+}
+
+// Faults injects network faults between a driver and the database, for
+// example through a proxy. Its methods must be safe for concurrent use.
+type Faults interface {
+	// KillNextCommit closes the connection that sends the next COMMIT
+	// before the database receives it.
+	KillNextCommit()
+	// LoseNextCommitReply lets the next COMMIT reach the database and
+	// closes the connection before the reply reaches the driver.
+	LoseNextCommitReply()
+	// DelayNextCommitReply holds the reply to the next COMMIT for d.
+	DelayNextCommitReply(d time.Duration)
+	// DelayReplies holds the end of every reply for d; zero stops it.
+	DelayReplies(d time.Duration)
+	// KillConnections closes every open connection now and returns how
+	// many it closed.
+	KillConnections() int
+	// InjectRandom kills connections before a COMMIT, loses COMMIT
+	// replies, and kills connections mid-transaction, each with
+	// probability rate per opportunity, drawn from a generator seeded
+	// with seed. Rate 0 stops it.
+	InjectRandom(seed uint64, rate float64)
+	// Counts returns how many faults of each kind were injected.
+	Counts() map[string]int
+	// Close stops the injector and closes its connections.
+	Close() error
 }
 
 // Config is the dialect, drivers and options of one run of the suite.
@@ -43,6 +75,32 @@ type Config struct {
 	Progress func(Result)
 	// CaseTimeout bounds each case; zero means 2 minutes.
 	CaseTimeout time.Duration
+	// StormRuns is the number of runs the redelivery storm delivers; zero
+	// means DefaultStormRuns.
+	StormRuns int
+	// Seed seeds the storm's random faults and deliveries; zero means 1.
+	Seed uint64
+}
+
+// DefaultStormRuns is the size of the redelivery storm unless
+// Config.StormRuns sets another. FullStormRuns is the full size.
+const (
+	DefaultStormRuns = 200
+	FullStormRuns    = 1000
+)
+
+func (cfg Config) stormRuns() int {
+	if cfg.StormRuns > 0 {
+		return cfg.StormRuns
+	}
+	return DefaultStormRuns
+}
+
+func (cfg Config) seed() uint64 {
+	if cfg.Seed != 0 {
+		return cfg.Seed
+	}
+	return 1
 }
 
 func (cfg Config) caseTimeout() time.Duration {
@@ -119,7 +177,7 @@ func Cases() []Case {
 	var all []Case
 	for _, group := range [][]Case{
 		completeCases(), failCases(), checkpointCases(), validateCases(),
-		schemaCases(), raceCases(), errorCases(), pruneCases(),
+		schemaCases(), raceCases(), errorCases(), pruneCases(), faultCases(),
 	} {
 		all = append(all, group...)
 	}
@@ -131,6 +189,7 @@ type driverRun struct {
 	cfg       Config
 	caps      dialect.Capabilities
 	driver    string
+	drv       Driver
 	db        *sql.DB
 	namespace string
 	tables    atomic.Int64
@@ -212,7 +271,7 @@ func setupDriver(ctx context.Context, cfg Config, drv Driver) (*driverRun, func(
 		db.Close()
 		return nil, nil, &SetupError{Driver: drv.Name, Err: fmt.Errorf("connect: %w", err)}
 	}
-	r := &driverRun{cfg: cfg, caps: caps, driver: drv.Name, db: db}
+	r := &driverRun{cfg: cfg, caps: caps, driver: drv.Name, drv: drv, db: db}
 	ns, ok := cfg.Dialect.(dialect.Namespacer)
 	if !ok || !caps.Schemas {
 		return r, func() { db.Close() }, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dureqsql/completion/conformance"
+	"github.com/dureqsql/completion/internal/pgfault"
 	"github.com/dureqsql/completion/internal/pgtarget"
 	"github.com/dureqsql/completion/postgres"
 )
@@ -77,6 +78,15 @@ func drivers() []conformance.Driver {
 		ds = append(ds, conformance.Driver{
 			Name: d.short,
 			Open: func(context.Context) (*sql.DB, error) { return sql.Open(d.sql, pgtarget.DSN()) },
+			OpenFaulty: func(ctx context.Context) (*sql.DB, conformance.Faults, error) {
+				db, proxy, err := pgfault.Open(ctx, pgtarget.DSN(), func(dsn string) (*sql.DB, error) {
+					return sql.Open(d.sql, dsn)
+				})
+				if err != nil {
+					return nil, nil, err
+				}
+				return db, proxy, nil
+			},
 		})
 	}
 	return ds

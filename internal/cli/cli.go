@@ -22,7 +22,9 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/lib/pq"
 
+	"github.com/dureqsql/completion/conformance"
 	"github.com/dureqsql/completion/dialect"
+	"github.com/dureqsql/completion/internal/pgfault"
 	"github.com/dureqsql/completion/postgres"
 )
 
@@ -59,6 +61,9 @@ type Config struct {
 	// Drivers are the drivers that -driver can select. Without -driver,
 	// the suite runs with each of them in this order.
 	Drivers []Driver
+	// OpenFaulty, when not nil, opens a driver's handle on dsn through a
+	// fault injector for the fault cases. When it is nil they are skipped.
+	OpenFaulty func(ctx context.Context, dsn string, open func(dsn string) (*sql.DB, error)) (*sql.DB, conformance.Faults, error)
 }
 
 // DefaultConfig returns the configuration of the conformance binary: the
@@ -71,7 +76,18 @@ func DefaultConfig() Config {
 			{Name: "pgx", Open: openPGX},
 			{Name: "pq", Open: openPQ},
 		},
+		OpenFaulty: openThroughProxy,
 	}
+}
+
+// openThroughProxy starts a fault proxy on loopback in front of the server
+// that dsn names and opens a handle through it.
+func openThroughProxy(ctx context.Context, dsn string, open func(dsn string) (*sql.DB, error)) (*sql.DB, conformance.Faults, error) {
+	db, proxy, err := pgfault.Open(ctx, dsn, open)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, proxy, nil
 }
 
 // openPGX parses dsn before sql.Open, because pgx's stdlib driver only

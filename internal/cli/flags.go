@@ -7,7 +7,10 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/dureqsql/completion/conformance"
 )
 
 // errorPrefix starts every error and warning that the binary prints.
@@ -23,6 +26,9 @@ type options struct {
 	json    bool
 	junit   string
 	verbose bool
+	// stormRuns and seed shape the fault/redelivery-storm case.
+	stormRuns int
+	seed      uint64
 }
 
 // usageHeader is the help text above the flags. Its one %s verb takes the
@@ -73,6 +79,10 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 			"ends, and a summary per driver (the final totals line goes to standard error)")
 	fs.StringVar(&opts.junit, "junit", "",
 		"also write the results as JUnit XML to `FILE`, one testsuite per driver")
+	fs.IntVar(&opts.stormRuns, "storm-runs", conformance.DefaultStormRuns,
+		"deliver `N` runs in the fault/redelivery-storm case; the full size is "+strconv.Itoa(conformance.FullStormRuns))
+	fs.Uint64Var(&opts.seed, "seed", 1,
+		"seed the random faults and redeliveries of fault/redelivery-storm with `N`, so a run can be repeated")
 	fs.BoolVar(&opts.verbose, "v", false,
 		"also print the messages of passing cases, and the dialect, drivers and number of selected\n"+
 			"cases at the start")
@@ -86,6 +96,12 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 	}
 	if err != nil {
 		return opts, err
+	}
+	if opts.stormRuns < 1 {
+		return opts, fmt.Errorf("invalid -storm-runs %d: use 1 or more", opts.stormRuns)
+	}
+	if opts.seed == 0 {
+		return opts, errors.New("invalid -seed 0: use 1 or more")
 	}
 	if fs.NArg() > 0 {
 		return opts, fmt.Errorf("unexpected argument %q: conformance takes only flags", fs.Arg(0))

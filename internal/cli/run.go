@@ -111,17 +111,25 @@ func (r *runner) runSuite(ctx context.Context, target *pgtarget.Target) int {
 	})
 
 	suiteCfg := conformance.Config{
-		Dialect:  r.cfg.Dialect,
-		Progress: r.addResult,
+		Dialect:   r.cfg.Dialect,
+		Progress:  r.addResult,
+		StormRuns: r.opts.stormRuns,
+		Seed:      r.opts.seed,
 	}
 	if r.opts.match != nil {
 		suiteCfg.Match = r.opts.match.MatchString
 	}
 	for _, d := range r.opts.drivers {
-		suiteCfg.Drivers = append(suiteCfg.Drivers, conformance.Driver{
+		drv := conformance.Driver{
 			Name: d.Name,
 			Open: func(context.Context) (*sql.DB, error) { return d.Open(target.DSN) },
-		})
+		}
+		if r.cfg.OpenFaulty != nil {
+			drv.OpenFaulty = func(ctx context.Context) (*sql.DB, conformance.Faults, error) {
+				return r.cfg.OpenFaulty(ctx, target.DSN, d.Open)
+			}
+		}
+		suiteCfg.Drivers = append(suiteCfg.Drivers, drv)
 	}
 	_, err := conformance.Run(ctx, suiteCfg)
 

@@ -1,0 +1,38 @@
+package pgfault
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Open starts a proxy in front of the server that dsn names and opens a
+// database handle with open, such as a wrapper of sql.Open, on a DSN whose
+// connections go through the proxy. The caller closes the handle, then the
+// proxy.
+func Open(ctx context.Context, dsn string, open func(dsn string) (*sql.DB, error)) (*sql.DB, *Proxy, error) {
+	upstream, err := Upstream(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	proxy, err := Start(upstream)
+	if err != nil {
+		return nil, nil, err
+	}
+	proxied, err := Rewrite(dsn, proxy.Addr())
+	if err != nil {
+		proxy.Close()
+		return nil, nil, err
+	}
+	db, err := open(proxied)
+	if err != nil {
+		proxy.Close()
+		return nil, nil, fmt.Errorf("open database through the fault proxy: %w", err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		proxy.Close()
+		return nil, nil, fmt.Errorf("connect through the fault proxy to %s: %w", upstream, err)
+	}
+	return db, proxy, nil
+}
