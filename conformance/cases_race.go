@@ -129,46 +129,14 @@ func raceCases() []Case {
 			Rule:     "16 handlers completing one run at " + level.String() + " commit exactly one outcome and one business row; the rest get ErrAlreadyCompleted, after retries where the error is retryable.",
 			Requires: isolation(level),
 			Check:    func(c *C) { raceCompletions(c, level) },
+		}, Case{
+			Name:     "race/fail-against-complete-" + levelName(level),
+			Rule:     "8 handlers failing and 8 completing one run at " + level.String() + " record exactly one outcome; each loser gets the sentinel of the winner's kind, never a key violation.",
+			Requires: isolation(level),
+			Check:    func(c *C) { raceFailAgainstComplete(c, level) },
 		})
 	}
 	return append(cases,
-		Case{
-			Name:     "race/fail-against-complete",
-			Rule:     "8 handlers failing and 8 completing one run record exactly one outcome; each loser gets the sentinel of the winner's kind, never a key violation.",
-			Requires: isolation(sql.LevelReadCommitted),
-			Check: func(c *C) {
-				s := c.NewStore()
-				ctx := c.RunContext("contended")
-				isSentinel := func(err error) bool {
-					return err == store.ErrAlreadyCompleted || errors.Is(err, store.ErrAlreadyFailed)
-				}
-				tally := race(c, sql.LevelReadCommitted, isSentinel, func(_ context.Context, tx *sql.Tx, w int, ready func()) error {
-					ready()
-					if w%2 == 0 {
-						return s.Complete(ctx, tx)
-					}
-					return s.Fail(ctx, tx, errors.New("worker "+strconv.Itoa(w)))
-				})
-				require.Len(c, tally.committed, 1)
-				require.Len(c, tally.sentinels, raceWorkers-1)
-				winner := tally.committed[0]
-				o, err := s.Outcome(ctx, c.DB())
-				require.NoError(c, err)
-				if winner%2 == 0 {
-					require.Equal(c, store.StatusCompleted, o.Status)
-					for _, err := range tally.sentinels {
-						require.Equal(c, store.ErrAlreadyCompleted, err)
-					}
-					return
-				}
-				require.Equal(c, store.StatusFailed, o.Status)
-				require.Equal(c, "worker "+strconv.Itoa(winner), o.Message)
-				for _, err := range tally.sentinels {
-					require.ErrorIs(c, err, store.ErrAlreadyFailed)
-					require.EqualError(c, err, `dureq: run "contended" already failed: worker `+strconv.Itoa(winner))
-				}
-			},
-		},
 		Case{
 			Name:     "race/checkpoint-same-step",
 			Rule:     "16 handlers checkpointing one step store exactly one value, the winner's; the rest get ErrAlreadyCheckpointed.",
@@ -205,6 +173,41 @@ func raceCases() []Case {
 			},
 		},
 	)
+}
+
+// raceFailAgainstComplete races handlers that complete one run against
+// handlers that fail it, at level.
+func raceFailAgainstComplete(c *C, level sql.IsolationLevel) {
+	s := c.NewStore()
+	ctx := c.RunContext("contended")
+	isSentinel := func(err error) bool {
+		return err == store.ErrAlreadyCompleted || errors.Is(err, store.ErrAlreadyFailed)
+	}
+	tally := race(c, level, isSentinel, func(_ context.Context, tx *sql.Tx, w int, ready func()) error {
+		ready()
+		if w%2 == 0 {
+			return s.Complete(ctx, tx)
+		}
+		return s.Fail(ctx, tx, errors.New("worker "+strconv.Itoa(w)))
+	})
+	require.Len(c, tally.committed, 1)
+	require.Len(c, tally.sentinels, raceWorkers-1)
+	winner := tally.committed[0]
+	o, err := s.Outcome(ctx, c.DB())
+	require.NoError(c, err)
+	if winner%2 == 0 {
+		require.Equal(c, store.StatusCompleted, o.Status)
+		for _, err := range tally.sentinels {
+			require.Equal(c, store.ErrAlreadyCompleted, err)
+		}
+		return
+	}
+	require.Equal(c, store.StatusFailed, o.Status)
+	require.Equal(c, "worker "+strconv.Itoa(winner), o.Message)
+	for _, err := range tally.sentinels {
+		require.ErrorIs(c, err, store.ErrAlreadyFailed)
+		require.EqualError(c, err, `dureq: run "contended" already failed: worker `+strconv.Itoa(winner))
+	}
 }
 
 // waitForFirst completes one run in a first transaction, starts a second
