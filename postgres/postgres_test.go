@@ -36,6 +36,15 @@ func openWith(t *testing.T, driver string, params map[string]string) *sql.DB {
 	return openURL(t, driver, u, params)
 }
 
+// openURLString opens dsn, a postgres:// URL, with driver and the run-time
+// parameters params.
+func openURLString(t *testing.T, driver, dsn string, params map[string]string) *sql.DB {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	require.NoError(t, err, "the tests need a postgres:// URL")
+	return openURL(t, driver, u, params)
+}
+
 func openURL(t *testing.T, driver string, u *url.URL, params map[string]string) *sql.DB {
 	t.Helper()
 	q := u.Query()

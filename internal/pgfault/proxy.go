@@ -267,7 +267,10 @@ func receiveStartup(client net.Conn, in *pgproto3.Backend) (pgproto3.FrontendMes
 }
 
 // authenticate forwards the authentication exchange until the server is
-// ready for queries. It runs before the two forwarding goroutines start, so
+// ready for queries.
+//
+// NOTE: the tests run against servers with trust authentication only, so
+// the password and SASL branches have not run. It runs before the two forwarding goroutines start, so
 // that telling the client reader which password message comes next never
 // races with its reads.
 func authenticate(clientIn *pgproto3.Backend, serverIn *pgproto3.Frontend) error {

@@ -43,7 +43,9 @@ type Target struct {
 	stop func() error
 	// dir is the temporary directory of a server started from the
 	// installed binaries, or empty.
-	dir       string
+	dir string
+	// server is the server started from the installed binaries, or nil.
+	server    *server
 	closeOnce sync.Once
 	closeErr  error
 }

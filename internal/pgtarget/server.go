@@ -111,6 +111,8 @@ type server struct {
 	// credential is the OS user to run initdb and pg_ctl as, or nil to run
 	// them as the current user.
 	credential *syscall.Credential
+	// port is the TCP port the server listens on once started.
+	port int
 }
 
 // startServer initializes a data directory in a new temporary directory and
@@ -158,11 +160,13 @@ func startServerIn(ctx context.Context, bin binaries) (*Target, error) {
 		return nil, err
 	}
 
+	s.port = port
 	return &Target{
 		DSN:    fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port),
 		Source: "PostgreSQL binaries in " + bin.dir,
 		stop:   s.stop,
 		dir:    s.dir,
+		server: s,
 	}, nil
 }
 
