@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 
 	"time"
@@ -69,7 +70,30 @@ func (c *C) Errorf(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.failed = true
-	c.messages = append(c.messages, fmt.Sprintf(format, args...))
+	c.messages = append(c.messages, withoutTrace(fmt.Sprintf(format, args...)))
+}
+
+// withoutTrace removes the "Error Trace" and "Test" blocks from a testify
+// failure message, because the file paths of the suite's own source mean
+// nothing in a report, and trims the surrounding blank space. Other
+// messages come back trimmed.
+func withoutTrace(msg string) string {
+	var kept []string
+	skipping := false
+	for _, line := range strings.Split(msg, "\n") {
+		label := strings.TrimSpace(line)
+		isContinuation := strings.HasPrefix(line, "\t ") && !strings.Contains(label, ":\t")
+		switch {
+		case strings.HasPrefix(label, "Error Trace:"), strings.HasPrefix(label, "Test:"):
+			skipping = true
+			continue
+		case skipping && isContinuation:
+			continue
+		}
+		skipping = false
+		kept = append(kept, line)
+	}
+	return strings.TrimSpace(strings.Join(kept, "\n"))
 }
 
 // Logf records a message that is shown when the case fails.
@@ -121,7 +145,13 @@ func (c *C) Namespace() string { return c.run.namespace }
 // run's namespace.
 func (c *C) NewTable() dialect.Table {
 	n := c.run.tables.Add(1)
-	return dialect.Table{Schema: c.run.namespace, Name: "t" + strconv.FormatInt(n, 10)}
+	t := dialect.Table{Schema: c.run.namespace, Name: c.run.tablePrefix + strconv.FormatInt(n, 10)}
+	if t.Schema == "" {
+		c.run.mu.Lock()
+		c.run.created = append(c.run.created, c.qualified(t))
+		c.run.mu.Unlock()
+	}
+	return t
 }
 
 // NewStore returns a store on a new table in the run's namespace, with the

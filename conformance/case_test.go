@@ -86,3 +86,18 @@ func TestCaseNamesAreUnique(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(seen), 40)
 }
+
+func TestFailureMessageDropsTrace(t *testing.T) {
+	r := &driverRun{}
+	res := r.runCase(context.Background(), Case{Check: func(c *C) {
+		require.Equal(c, 1, 2, "counted rows")
+	}})
+	require.Equal(t, StatusFail, res.status)
+	require.Len(t, res.messages, 1)
+	msg := res.messages[0]
+	require.NotContains(t, msg, "Error Trace:")
+	require.NotContains(t, msg, "case_test.go")
+	require.True(t, strings.HasPrefix(msg, "Error:"), msg)
+	require.Contains(t, msg, "expected: 1")
+	require.Contains(t, msg, "Messages:   \tcounted rows")
+}

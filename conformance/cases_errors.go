@@ -56,6 +56,9 @@ func errorCases() []Case {
 				require.ErrorIs(c, err, context.DeadlineExceeded)
 				requireErrorPrefix(c, err)
 				require.False(c, store.IsRetryable(err))
+				var storeErr *store.Error
+				require.ErrorAs(c, err, &storeErr)
+				require.False(c, storeErr.Retryable(), "an error after the deadline is not retryable, whatever the driver reported")
 				require.NoError(c, holder.Rollback())
 			},
 		},

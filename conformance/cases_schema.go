@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"context"
 	"sync"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -60,10 +62,15 @@ func schemaCases() []Case {
 				if !ok {
 					c.Skipf("the dialect declares schemas but does not implement dialect.Namespacer")
 				}
-				schema := randomName(`Mixed "Schema" `)
+				// The run's prefix lets a user find the schema if a drop
+				// ever fails.
+				schema := randomName(`dureq_conformance_Mixed "Schema" `)
 				require.NoError(c, ns.CreateNamespace(c.ctx, c.DB(), schema))
 				c.Cleanup(func() {
-					if err := ns.DropNamespace(c.ctx, c.DB(), schema); err != nil {
+					// The case's context may be canceled by now.
+					ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 30*time.Second)
+					defer cancel()
+					if err := ns.DropNamespace(ctx, c.DB(), schema); err != nil {
 						c.Errorf("drop schema %q: %v", schema, err)
 					}
 				})

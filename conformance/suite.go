@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -192,7 +193,16 @@ type driverRun struct {
 	drv       Driver
 	db        *sql.DB
 	namespace string
-	tables    atomic.Int64
+	// tablePrefix starts every table name: "t" in a namespace of the run's
+	// own, else a random prefix, so that runs on one database never share
+	// a table.
+	tablePrefix string
+	tables      atomic.Int64
+
+	// created lists the tables of a run without a namespace, which the
+	// run drops one by one at its end.
+	mu      sync.Mutex
+	created []string
 }
 
 // Run runs the selected cases with each driver in turn and returns their
@@ -271,10 +281,14 @@ func setupDriver(ctx context.Context, cfg Config, drv Driver) (*driverRun, func(
 		db.Close()
 		return nil, nil, &SetupError{Driver: drv.Name, Err: fmt.Errorf("connect: %w", err)}
 	}
-	r := &driverRun{cfg: cfg, caps: caps, driver: drv.Name, drv: drv, db: db}
+	r := &driverRun{cfg: cfg, caps: caps, driver: drv.Name, drv: drv, db: db, tablePrefix: "t"}
 	ns, ok := cfg.Dialect.(dialect.Namespacer)
 	if !ok || !caps.Schemas {
-		return r, func() { db.Close() }, nil
+		r.tablePrefix = randomName("dureq_conformance_") + "_t"
+		return r, func() {
+			r.dropCreatedTables(ctx)
+			db.Close()
+		}, nil
 	}
 	r.namespace = randomName("dureq_conformance_")
 	if err := ns.CreateNamespace(ctx, db, r.namespace); err != nil {
@@ -292,6 +306,21 @@ func setupDriver(ctx context.Context, cfg Config, drv Driver) (*driverRun, func(
 		db.Close()
 	}
 	return r, cleanup, nil
+}
+
+// dropCreatedTables drops the tables that a run without a namespace
+// created, so that the next run on the same database starts empty.
+func (r *driverRun) dropCreatedTables(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, name := range r.created {
+		if _, err := r.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+name); err != nil {
+			fmt.Fprintf(os.Stderr, "dureq: conformance: drop table %s failed: %v; drop it by hand\n", name, err)
+		}
+	}
+	r.created = nil
 }
 
 // randomName returns prefix followed by 16 random lowercase hex digits.
@@ -322,6 +351,9 @@ func Test(t *testing.T, cfg Config) {
 			for _, tc := range Cases() {
 				if cfg.Match != nil && !cfg.Match(tc.Name) {
 					continue
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("interrupted before %s: %v; the remaining cases did not run", tc.Name, ctx.Err())
 				}
 				t.Run(tc.Name, func(t *testing.T) {
 					res := r.runCase(ctx, tc)

@@ -57,7 +57,9 @@ func mustNew() *Store {
 
 // EnsureTable creates the table dureq_completions in the first schema of the
 // connection's search_path, or upgrades a table of the earlier layout in
-// place. See Store.EnsureTable.
+// place. A table of that name in any schema of search_path counts as
+// existing, and the other functions use it, as PostgreSQL resolves
+// unqualified names. See Store.EnsureTable.
 func EnsureTable(ctx context.Context, db *sql.DB) error {
 	return defaultStore.EnsureTable(ctx, db)
 }

@@ -83,6 +83,8 @@ type Error struct {
 	Class dialect.Class // the dialect's classification of Err
 	Err   error         // the driver's error
 
+	// ctxErr is the context's error when the context was done as the
+	// operation returned, whether or not Err wraps it.
 	ctxErr error
 }
 
@@ -91,9 +93,10 @@ func (e *Error) Error() string {
 	if e.RunID != "" {
 		s += " " + strconv.Quote(e.RunID)
 	}
-	if e.ctxErr != nil {
+	switch {
+	case e.ctxErr != nil && !errors.Is(e.Err, e.ctxErr):
 		s += ": " + e.ctxErr.Error()
-	} else if e.Class != dialect.ClassOther {
+	case e.ctxErr == nil && e.Class != dialect.ClassOther:
 		s += ": " + e.Class.String()
 	}
 	return s + ": " + e.Err.Error()
@@ -115,11 +118,7 @@ func (e *Error) Retryable() bool {
 }
 
 func wrapError(ctx context.Context, d dialect.Dialect, op, runID string, err error) error {
-	e := &Error{Op: op, RunID: runID, Class: d.Classify(err), Err: err}
-	if ce := ctx.Err(); ce != nil && !errors.Is(err, ce) {
-		e.ctxErr = ce
-	}
-	return e
+	return &Error{Op: op, RunID: runID, Class: d.Classify(err), Err: err, ctxErr: ctx.Err()}
 }
 
 // classifiers holds every dialect a store was built with, by name, so that
@@ -139,7 +138,10 @@ func registerClassifier(d dialect.Dialect) {
 // ErrAlreadyCompleted and writes nothing.
 //
 // It accepts errors from this module and raw errors from the driver of any
-// dialect a store was built with. Context errors are not retryable.
+// dialect a store was built with. Context errors are not retryable. A
+// network error of another service, returned by the handler, looks like a
+// lost connection and is reported as retryable too, which is safe because
+// retrying the whole run is.
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false

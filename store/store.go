@@ -38,6 +38,7 @@ type Store struct {
 	stmts      dialect.Statements
 	resolve    RunResolver
 	maxData    int
+	maxDataSet bool // WithMaxDataSize was given
 	maxMessage int
 	pruneBatch int
 }
@@ -63,9 +64,10 @@ func WithRunResolver(r RunResolver) Option {
 }
 
 // WithMaxDataSize sets the maximum size of checkpoint data, in bytes. The
-// default is DefaultMaxDataSize; the dialect's capabilities cap it.
+// default is DefaultMaxDataSize, or the dialect's maximum when that is
+// smaller. A value above the dialect's maximum is rejected.
 func WithMaxDataSize(n int) Option {
-	return func(s *Store) { s.maxData = n }
+	return func(s *Store) { s.maxData, s.maxDataSet = n, true }
 }
 
 // WithMaxMessageSize sets the size, in bytes, at which stored failure
@@ -117,6 +119,9 @@ func (s *Store) check() error {
 		return &ValidationError{Field: "run resolver", Reason: "is nil; pass a function or leave the option out"}
 	}
 	limit := s.dialect.Capabilities().MaxDataSize
+	if !s.maxDataSet {
+		s.maxData = min(s.maxData, limit)
+	}
 	if s.maxData < 0 || s.maxData > limit {
 		return &ValidationError{
 			Field:  "maximum data size",

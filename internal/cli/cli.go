@@ -110,11 +110,29 @@ func openPQ(dsn string) (*sql.DB, error) {
 }
 
 // Main runs the conformance binary with DefaultConfig and returns its exit
-// status. The first SIGINT or SIGTERM cancels the run, which then drops its
-// schema and returns ExitInterrupted. A second signal ends the process at
+// status. The first SIGINT, SIGTERM, SIGHUP or SIGPIPE cancels the run,
+// which then drops its schema and returns ExitInterrupted. A second signal ends the process at
 // once, because Main restores the default signal handling after the first.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// A closed output pipe, as in conformance | head, ends the run like an
+	// interrupt. Its handler stays installed to the end, because with the
+	// default handling the next write to the pipe would kill the process
+	// before it drops its schema.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
+	defer signal.Stop(pipe)
+	go func() {
+		select {
+		case <-pipe:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	// SIGHUP, from a closed terminal, ends the run like an interrupt too.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	context.AfterFunc(ctx, stop)
 	return Run(ctx, DefaultConfig(), args, stdout, stderr)

@@ -160,13 +160,11 @@ func TestRunExitStatus(t *testing.T) {
 			wantTotals: true,
 		},
 		{
-			name:       "no matching case exits zero",
+			name:       "no matching case exits two",
 			cfg:        cli.DefaultConfig(),
 			args:       []string{"-dsn", testDSN(), "-run", "^no-such-case$"},
-			wantCode:   cli.ExitPass,
-			wantStdout: []string{"0 passed, 0 failed"},
-			wantStderr: []string{`no case matches -run "^no-such-case$"`},
-			wantTotals: true,
+			wantCode:   cli.ExitError,
+			wantStderr: []string{`dureq: conformance: no case matches -run "^no-such-case$"; run with -list to see the case names`},
 		},
 		{
 			name:       "broken dialect exits one",

@@ -116,6 +116,10 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 		if err != nil {
 			return opts, fmt.Errorf("invalid -run regular expression %q: %w", runExpr, err)
 		}
+		// A mistyped pattern must not pass as a run of zero cases.
+		if len(selectedCases(opts.match)) == 0 {
+			return opts, fmt.Errorf("no case matches -run %q; run with -list to see the case names", runExpr)
+		}
 	}
 	return opts, nil
 }

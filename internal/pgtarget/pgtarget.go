@@ -89,7 +89,7 @@ func Find(ctx context.Context, dsn string) (*Target, error) {
 	}
 
 	return nil, fmt.Errorf("%w:\n"+
-		"  - no -dsn flag, DATABASE_URL or PG* variable is set\n"+
+		"  - no DSN was given, and neither DATABASE_URL nor a PG* variable is set\n"+
 		"  - %w\n"+
 		"  - %w\n"+
 		"Give it a database in one of three ways:\n"+
@@ -109,11 +109,25 @@ func (t *Target) Close() error {
 		if t.stop == nil {
 			return
 		}
+		defer started.Delete(t)
 		if err := t.stop(); err != nil {
 			t.closeErr = fmt.Errorf("dureq: close server from %s: %w", t.Source, err)
 		}
 	})
 	return t.closeErr
+}
+
+// started holds the targets whose servers this process started and has not
+// closed yet, so that a signal handler can stop them all.
+var started sync.Map
+
+func startedTargets() []*Target {
+	var targets []*Target
+	started.Range(func(k, _ any) bool {
+		targets = append(targets, k.(*Target))
+		return true
+	})
+	return targets
 }
 
 // dsnFromPGEnv builds a URL from the PG* variables that libpq reads. It

@@ -161,13 +161,15 @@ func startServerIn(ctx context.Context, bin binaries) (*Target, error) {
 	}
 
 	s.port = port
-	return &Target{
+	t := &Target{
 		DSN:    fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port),
 		Source: "PostgreSQL binaries in " + bin.dir,
 		stop:   s.stop,
 		dir:    s.dir,
 		server: s,
-	}, nil
+	}
+	started.Store(t, struct{}{})
+	return t, nil
 }
 
 // serverCredential returns the OS user to run PostgreSQL as when this

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +48,7 @@ func RunTests(m interface{ Run() int }) int {
 	fmt.Fprintf(os.Stderr, "pgtarget: testing against %s from %s\n", Redact(target.DSN), target.Source)
 
 	testTarget = target
+	stopOnSignal()
 	code := m.Run()
 	testTarget = nil
 
@@ -56,6 +59,25 @@ func RunTests(m interface{ Run() int }) int {
 		}
 	}
 	return code
+}
+
+// stopOnSignal stops every server this process started and ends the
+// process when it gets SIGINT, SIGTERM or SIGHUP, because the servers run in
+// process groups of their own, which a Ctrl-C in the terminal does not
+// reach, and os.Exit skips the tests' deferred Close calls.
+func stopOnSignal() {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-signals
+		fmt.Fprintf(os.Stderr, "pgtarget: %v: stopping the throwaway servers\n", sig)
+		for _, t := range startedTargets() {
+			if err := t.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+			}
+		}
+		os.Exit(130)
+	}()
 }
 
 // DSN returns the DSN of the server that RunTests found. It panics when
