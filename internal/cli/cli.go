@@ -115,27 +115,36 @@ func openPQ(dsn string) (*sql.DB, error) {
 // once, because Main restores the default signal handling after the first.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// A closed output pipe, as in conformance | head, ends the run like an
-	// interrupt. Its handler stays installed to the end, because with the
-	// default handling the next write to the pipe would kill the process
-	// before it drops its schema.
+	// interrupt. With SIGPIPE ignored, a write to it fails with EPIPE
+	// instead of killing the process before it drops its schema. A
+	// handler for SIGPIPE would not do, because the fault proxy's closed
+	// sockets raise SIGPIPE too.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
-	defer signal.Stop(pipe)
-	go func() {
-		select {
-		case <-pipe:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	signal.Ignore(syscall.SIGPIPE)
+	stdout = cancelOnClosedPipe{stdout, cancel}
+	stderr = cancelOnClosedPipe{stderr, cancel}
 
 	// SIGHUP, from a closed terminal, ends the run like an interrupt too.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	context.AfterFunc(ctx, stop)
 	return Run(ctx, DefaultConfig(), args, stdout, stderr)
+}
+
+// cancelOnClosedPipe cancels the run when a write fails because the reader
+// of the pipe is gone.
+type cancelOnClosedPipe struct {
+	w      io.Writer
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClosedPipe) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		c.cancel()
+	}
+	return n, err
 }
 
 // Run parses args, the command-line flags without the program name, runs
