@@ -107,6 +107,18 @@ func Prune(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
 	return defaultStore.Prune(ctx, querier(db), before)
 }
 
+// TxOptions configures RunTx.
+type TxOptions = store.TxOptions
+
+// RunTx runs fn in a transaction on db, commits it, and retries the whole
+// transaction on serialization failures, deadlocks and lost connections. It
+// returns nil when fn returns ErrAlreadyCompleted, and a lost COMMIT reply
+// ends there too, because the retry finds the committed marker. See
+// store.RunTx.
+func RunTx(ctx context.Context, db *sql.DB, opts *TxOptions, fn func(tx *sql.Tx) error) error {
+	return store.RunTx(ctx, db, opts, fn)
+}
+
 // querier turns a nil *sql.Tx or *sql.DB into a nil interface, which the
 // store rejects with an error instead of a panic.
 func querier[Q interface {
