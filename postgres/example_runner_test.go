@@ -57,3 +57,46 @@ func ExampleNew_runResolver() {
 	// completed email-5
 	// dureq: no run ID in context (add one with store.WithRun or a run resolver)
 }
+
+// The two functions below stand in for dureq's types.GetRunID and
+// types.GetJobID, which read the IDs of the current run from a handler's
+// context, so that this example compiles without importing dureq.
+type dureqKey int
+
+func getRunID(ctx context.Context) string { v, _ := ctx.Value(dureqKey(1)).(string); return v }
+func getJobID(ctx context.Context) string { v, _ := ctx.Value(dureqKey(2)).(string); return v }
+
+// ExampleNew_dureq bridges dureq in one line: with dureq imported, pass
+// types.GetRunID and types.GetJobID to store.FromGetters.
+func ExampleNew_dureq() {
+	ctx := context.Background()
+	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	markers, err := postgres.New(store.WithRunResolver(store.FromGetters(getRunID, getJobID)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := markers.EnsureTable(ctx, db); err != nil {
+		log.Fatal(err)
+	}
+
+	// dureq's worker puts the IDs into the context of each delivery.
+	handlerCtx := context.WithValue(context.WithValue(ctx, dureqKey(1), "report-8-run-1"), dureqKey(2), "report-8")
+	err = postgres.RunTx(handlerCtx, db, nil, func(tx *sql.Tx) error {
+		return markers.Complete(handlerCtx, tx)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	outcome, err := markers.Outcome(handlerCtx, db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(outcome.Status, outcome.JobID)
+	// Output:
+	// completed report-8
+}
