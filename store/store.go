@@ -210,7 +210,7 @@ func (s *Store) args(st dialect.Statement, m *marker, before time.Time) []any {
 		case dialect.ArgJobID:
 			args[i] = m.jobID
 		case dialect.ArgKind:
-			args[i] = string(m.kind)
+			args[i] = kindValue(m.kind)
 		case dialect.ArgData:
 			if m.data == nil {
 				args[i] = nil
@@ -230,6 +230,20 @@ func (s *Store) args(st dialect.Statement, m *marker, before time.Time) []any {
 	return args
 }
 
+// kindValue returns k as a string in an interface. The known kinds are
+// constants, which an interface holds without a heap allocation.
+func kindValue(k dialect.Kind) any {
+	switch k {
+	case dialect.KindCompleted:
+		return string(dialect.KindCompleted)
+	case dialect.KindFailed:
+		return string(dialect.KindFailed)
+	case dialect.KindCheckpoint:
+		return string(dialect.KindCheckpoint)
+	}
+	return string(k)
+}
+
 // insert runs InsertMarker and reports whether it inserted the row.
 func (s *Store) insert(ctx context.Context, q Querier, op string, m *marker) (bool, error) {
 	res, err := q.ExecContext(ctx, s.stmts.InsertMarker.SQL, s.args(s.stmts.InsertMarker, m, time.Time{})...)
@@ -246,22 +260,26 @@ func (s *Store) insert(ctx context.Context, q Querier, op string, m *marker) (bo
 // selectMarker reads the row of runID and step, and reports whether there
 // is one.
 func (s *Store) selectMarker(ctx context.Context, q Querier, op, runID, step string) (*marker, bool, error) {
-	m := &marker{runID: runID, step: step}
-	var kind string
-	var data sql.Null[[]byte]
+	// The marker and the scan destinations share one allocation.
+	row := &struct {
+		marker
+		kindColumn string
+		dataColumn sql.Null[[]byte]
+	}{marker: marker{runID: runID, step: step}}
+	m := &row.marker
 	err := q.QueryRowContext(ctx, s.stmts.SelectMarker.SQL, s.args(s.stmts.SelectMarker, m, time.Time{})...).
-		Scan(&kind, &m.jobID, &data, &m.message, &m.createdAt)
+		Scan(&row.kindColumn, &m.jobID, &row.dataColumn, &m.message, &m.createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, wrapError(ctx, s.dialect, op, runID, err)
 	}
-	m.kind = dialect.Kind(kind)
-	if data.Valid {
+	m.kind = dialect.Kind(row.kindColumn)
+	if row.dataColumn.Valid {
 		// An empty stored value reads back empty and non-nil, whatever
 		// the driver returned for it.
-		m.data = data.V
+		m.data = row.dataColumn.V
 		if m.data == nil {
 			m.data = []byte{}
 		}
