@@ -21,7 +21,8 @@ type layout int
 const (
 	layoutMissing layout = iota
 	layoutCurrent
-	layoutEarlier // run_id, job_id, step, data JSONB, completed_at
+	layoutUnindexed // the current columns without a B-tree index on created_at
+	layoutEarlier   // run_id, job_id, step, data JSONB, completed_at
 	layoutUnknown
 )
 
@@ -32,25 +33,36 @@ var currentColumns = []string{"run_id", "step", "job_id", "kind", "data", "messa
 // messages existed, when data was JSONB and outcomes sat under the empty step.
 var earlierColumns = []string{"run_id", "job_id", "step", "data", "completed_at"}
 
-// readLayout returns the layout of the table t and the columns it has.
+// readLayout returns the layout of the table t and the columns it has, in
+// one catalog query.
 func readLayout(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, t dialect.Table) (layout, map[string]string, error) {
-	rows, err := q.QueryContext(ctx,
-		"SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"+
-			" WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+	// leads_btree is true for a column that is the first key of a valid
+	// B-tree index without a predicate, which Prune can scan in order.
+	rows, err := q.QueryContext(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+	EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am m ON m.oid = c.relam
+		WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum AND i.indisvalid AND i.indpred IS NULL
+		AND m.amname = 'btree') AS leads_btree
+FROM pg_attribute a
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
 		qualifiedName(t))
 	if err != nil {
 		return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
 	}
 	defer rows.Close()
 	columns := map[string]string{}
+	timeIndexed := false
 	for rows.Next() {
 		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
+		var leadsBtree bool
+		if err := rows.Scan(&name, &typ, &leadsBtree); err != nil {
 			return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
 		}
 		columns[name] = typ
+		if name == "created_at" {
+			timeIndexed = leadsBtree
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
@@ -58,8 +70,10 @@ func readLayout(ctx context.Context, q interface {
 	switch {
 	case len(columns) == 0:
 		return layoutMissing, columns, nil
-	case hasColumns(columns, currentColumns):
+	case hasColumns(columns, currentColumns) && timeIndexed:
 		return layoutCurrent, columns, nil
+	case hasColumns(columns, currentColumns):
+		return layoutUnindexed, columns, nil
 	case hasColumns(columns, earlierColumns) && columns["data"] == "jsonb":
 		return layoutEarlier, columns, nil
 	}
@@ -114,6 +128,8 @@ func (Dialect) EnsureTable(ctx context.Context, db *sql.DB, t dialect.Table) err
 	switch l {
 	case layoutMissing:
 		err = execAll(ctx, tx, createStatements(t))
+	case layoutUnindexed:
+		err = indexCreatedAt(ctx, tx, t)
 	case layoutEarlier:
 		err = upgrade(ctx, tx, t, columns)
 	case layoutUnknown:
@@ -138,9 +154,11 @@ func unknownLayoutError(t dialect.Table, columns map[string]string) error {
 		qualifiedName(t), strings.Join(names, ", "))
 }
 
-// createStatements returns the DDL of the current layout. The BRIN index
-// serves Prune at almost no cost to inserts, because created_at grows with
-// the physical order of the rows.
+// createStatements returns the DDL of the current layout. The B-tree index
+// on created_at lets a Prune batch read the oldest markers in order and
+// stop at the cutoff, so a batch takes about as long on a table of any
+// size. With a BRIN index instead, the planner scans the table from its
+// start, and the last batch of each Prune reads every newer marker.
 func createStatements(t dialect.Table) []string {
 	name := qualifiedName(t)
 	return []string{
@@ -154,8 +172,46 @@ func createStatements(t dialect.Table) []string {
 	created_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (run_id, step)
 )`,
-		"CREATE INDEX ON " + name + " USING brin (created_at)",
+		createdAtIndex(t),
 	}
+}
+
+func createdAtIndex(t dialect.Table) string {
+	return "CREATE INDEX ON " + qualifiedName(t) + " (created_at)"
+}
+
+// indexCreatedAt upgrades a table of the current columns without a B-tree
+// index on created_at, as EnsureTable created it before Prune read markers
+// in order. It builds the index, which blocks writes to the table while it
+// runs, and drops the BRIN index on created_at that the B-tree replaces.
+func indexCreatedAt(ctx context.Context, tx *sql.Tx, t dialect.Table) error {
+	var brinIndexes []string
+	rows, err := tx.QueryContext(ctx, `SELECT i.indexrelid::regclass::text
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am m ON m.oid = c.relam
+	JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+WHERE i.indrelid = to_regclass($1) AND m.amname = 'brin' AND i.indnatts = 1 AND a.attname = 'created_at'`,
+		qualifiedName(t))
+	if err != nil {
+		return fmt.Errorf("read indexes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("read indexes: %w", err)
+		}
+		brinIndexes = append(brinIndexes, name)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read indexes: %w", err)
+	}
+	stmts := []string{createdAtIndex(t)}
+	for _, name := range brinIndexes {
+		// regclass output is already quoted and, outside the
+		// search_path, schema-qualified.
+		stmts = append(stmts, "DROP INDEX "+name)
+	}
+	return execAll(ctx, tx, stmts)
 }
 
 // upgrade converts a table of the earlier layout in place. Every row is
@@ -196,7 +252,7 @@ func upgrade(ctx context.Context, tx *sql.Tx, t dialect.Table, columns map[strin
 	if err := ensureKey(ctx, tx, t); err != nil {
 		return err
 	}
-	return execAll(ctx, tx, []string{"CREATE INDEX ON " + name + " USING brin (created_at)"})
+	return execAll(ctx, tx, []string{createdAtIndex(t)})
 }
 
 // ensureKey adds a primary key on (run_id, step) when no unique index on
