@@ -128,7 +128,9 @@ type Statements struct {
 	InsertMarker Statement
 
 	// SelectMarker returns the row of ArgRunID and ArgStep as the columns
-	// kind, job ID, data, message and creation time, or no row.
+	// kind, job ID, data, message and creation time, or no row. The
+	// creation time may come back as a timestamp or as text such as
+	// "2006-01-02 15:04:05.999999", which is read as UTC.
 	SelectMarker Statement
 
 	// PruneBatch deletes at most ArgLimit rows created before ArgBefore and
@@ -190,13 +192,17 @@ const (
 	ClassCanceled
 	// ClassUniqueViolation is a unique or primary key violation.
 	ClassUniqueViolation
+	// ClassLockTimeout is a lock that was not granted in time, or a
+	// database busy with another writer; retrying the whole transaction
+	// may succeed.
+	ClassLockTimeout
 )
 
 // Retryable reports whether retrying the whole transaction is safe and may
 // succeed. A retry after ClassConnection is safe because a marker committed
 // before the connection was lost turns the retry into a duplicate.
 func (c Class) Retryable() bool {
-	return c == ClassSerialization || c == ClassDeadlock || c == ClassConnection
+	return c == ClassSerialization || c == ClassDeadlock || c == ClassConnection || c == ClassLockTimeout
 }
 
 // String returns the class name, as used in error messages.
@@ -212,6 +218,8 @@ func (c Class) String() string {
 		return "statement canceled"
 	case ClassUniqueViolation:
 		return "unique violation"
+	case ClassLockTimeout:
+		return "lock timeout"
 	default:
 		return "other"
 	}

@@ -263,12 +263,13 @@ func (s *Store) selectMarker(ctx context.Context, q Querier, op, runID, step str
 	// The marker and the scan destinations share one allocation.
 	row := &struct {
 		marker
-		kindColumn string
-		dataColumn sql.Null[[]byte]
+		kindColumn    string
+		dataColumn    sql.Null[[]byte]
+		createdColumn dbTime
 	}{marker: marker{runID: runID, step: step}}
 	m := &row.marker
 	err := q.QueryRowContext(ctx, s.stmts.SelectMarker.SQL, s.args(s.stmts.SelectMarker, m, time.Time{})...).
-		Scan(&row.kindColumn, &m.jobID, &row.dataColumn, &m.message, &m.createdAt)
+		Scan(&row.kindColumn, &m.jobID, &row.dataColumn, &m.message, &row.createdColumn)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -284,7 +285,7 @@ func (s *Store) selectMarker(ctx context.Context, q Querier, op, runID, step str
 			m.data = []byte{}
 		}
 	}
-	m.createdAt = m.createdAt.UTC()
+	m.createdAt = row.createdColumn.t.UTC()
 	return m, true, nil
 }
 
