@@ -76,9 +76,9 @@ func sanitizeModel(msg string) string {
 // without NUL bytes and at most limit bytes long, which is the longest
 // prefix of the sanitized message that ends at a character boundary.
 //
-// NOTE: limit is a uint16 because SanitizeMessage panics on a negative
-// limit. A store never passes one, because it rejects a maximum message size
-// below 1.
+// The limit is a uint16 so that the fuzzer explores small limits; limits of
+// 0 and below, which return the empty string, are checked by
+// TestSanitizeMessageLimits.
 func FuzzSanitizeMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg string, limit uint16) {
 		maxSize := int(limit)

@@ -32,3 +32,20 @@ func TestCreationTimeScanRejects(t *testing.T) {
 	require.EqualError(t, d.Scan(int64(5)), "scan creation time: unsupported type int64; the dialect must return a timestamp or its text")
 	require.EqualError(t, d.Scan("yesterday"), `scan creation time: "yesterday" is in no known layout, such as 2006-01-02 15:04:05.999999`)
 }
+
+func TestSanitizeMessageLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		max  int
+		want string
+	}{
+		{"negative limit gives empty", -1, ""},
+		{"zero limit gives empty", 0, ""},
+		{"cut inside a character", 2, "a"},
+		{"limit above length keeps all", 10, "aé"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, SanitizeMessage("aé", tc.max))
+		})
+	}
+}

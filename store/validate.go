@@ -67,8 +67,12 @@ func displayValue(v string) string {
 
 // SanitizeMessage returns msg as it is stored for a failed run: invalid
 // UTF-8 sequences and NUL bytes are replaced by U+FFFD, and the result is cut
-// at a character boundary to at most max bytes.
+// at a character boundary to at most max bytes. A max of 0 or less returns
+// the empty string.
 func SanitizeMessage(msg string, max int) string {
+	if max <= 0 {
+		return ""
+	}
 	msg = strings.ToValidUTF8(msg, "\uFFFD")
 	msg = strings.ReplaceAll(msg, "\x00", "\uFFFD")
 	if len(msg) <= max {
