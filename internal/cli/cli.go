@@ -14,8 +14,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +28,7 @@ import (
 	"github.com/dureqsql/completion/conformance"
 	"github.com/dureqsql/completion/dialect"
 	"github.com/dureqsql/completion/internal/pgfault"
+	"github.com/dureqsql/completion/internal/pgtarget"
 	"github.com/dureqsql/completion/postgres"
 )
 
@@ -64,11 +68,41 @@ type Config struct {
 	// OpenFaulty, when not nil, opens a driver's handle on dsn through a
 	// fault injector for the fault cases. When it is nil they are skipped.
 	OpenFaulty func(ctx context.Context, dsn string, open func(dsn string) (*sql.DB, error)) (*sql.DB, conformance.Faults, error)
+	// Find returns the database to run against: dsn, the value of -dsn,
+	// when it is not empty, else the dialect's default target.
+	Find func(ctx context.Context, dsn string) (*Target, error)
+	// Redact returns dsn with its password replaced, and Passwords returns
+	// the passwords in dsn, so that no output shows one.
+	Redact    func(dsn string) string
+	Passwords func(dsn string) []string
+	// Diagnose, when not nil, names the problem behind a driver's setup
+	// error on the database at dsn, and what fixes it.
+	Diagnose func(err error, dsn string) (problem, fix string)
 }
 
-// DefaultConfig returns the configuration of the conformance binary: the
-// PostgreSQL dialect with the drivers pgx (github.com/jackc/pgx/v5/stdlib)
-// and pq (github.com/lib/pq), in that order.
+// Target is the database a run works against.
+type Target struct {
+	DSN string
+	// Source is where the DSN came from, such as "-dsn flag".
+	Source string
+	// Close stops and removes what Find started; nil means nothing.
+	Close func() error
+}
+
+// dialectConfigs are the dialects that -dialect selects, by name.
+var dialectConfigs = map[string]func() Config{
+	"postgres": DefaultConfig,
+}
+
+// dialectNames returns the names -dialect accepts, sorted.
+func dialectNames() []string {
+	return slices.Sorted(maps.Keys(dialectConfigs))
+}
+
+// DefaultConfig returns the configuration of the conformance binary
+// without -dialect: the PostgreSQL dialect with the drivers pgx
+// (github.com/jackc/pgx/v5/stdlib) and pq (github.com/lib/pq), in that
+// order, a database found or started by pgtarget, and the fault proxy.
 func DefaultConfig() Config {
 	return Config{
 		Dialect: postgres.Dialect{},
@@ -77,7 +111,20 @@ func DefaultConfig() Config {
 			{Name: "pq", Open: openPQ},
 		},
 		OpenFaulty: openThroughProxy,
+		Find:       findPostgres,
+		Redact:     pgtarget.Redact,
+		Passwords:  dsnPasswords,
+		Diagnose:   diagnosePostgres,
 	}
+}
+
+// findPostgres finds or starts a PostgreSQL with pgtarget.
+func findPostgres(ctx context.Context, dsn string) (*Target, error) {
+	t, err := pgtarget.Find(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{DSN: t.DSN, Source: t.Source, Close: t.Close}, nil
 }
 
 // openThroughProxy starts a fault proxy on loopback in front of the server
@@ -129,7 +176,37 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	context.AfterFunc(ctx, stop)
-	return Run(ctx, DefaultConfig(), args, stdout, stderr)
+	name := dialectFlag(args)
+	config, ok := dialectConfigs[name]
+	if !ok {
+		fmt.Fprintf(stderr, "%sunknown dialect %q in -dialect; choose one of %s\nRun conformance -h to see the flags.\n",
+			errorPrefix, name, strings.Join(dialectNames(), ", "))
+		return ExitError
+	}
+	return Run(ctx, config(), args, stdout, stderr)
+}
+
+// dialectFlag returns the value of -dialect in args, or "postgres". It reads
+// the flag ahead of the others because the dialect decides which drivers
+// -driver accepts.
+func dialectFlag(args []string) string {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		if !strings.HasPrefix(arg, "-") {
+			continue // the value of a flag before it
+		}
+		name := strings.TrimLeft(arg, "-")
+		if value, ok := strings.CutPrefix(name, "dialect="); ok {
+			return value
+		}
+		if name == "dialect" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return "postgres"
 }
 
 // cancelOnClosedPipe cancels the run when a write fails because the reader

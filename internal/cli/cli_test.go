@@ -160,6 +160,13 @@ func TestRunExitStatus(t *testing.T) {
 			wantTotals: true,
 		},
 		{
+			name:       "unknown dialect exits two",
+			cfg:        cli.DefaultConfig(),
+			args:       []string{"-dialect", "nope"},
+			wantCode:   cli.ExitError,
+			wantStderr: []string{`dureq: conformance: unknown dialect "nope" in -dialect; choose one of postgres`},
+		},
+		{
 			name:       "no matching case exits two",
 			cfg:        cli.DefaultConfig(),
 			args:       []string{"-dsn", testDSN(), "-run", "^no-such-case$"},

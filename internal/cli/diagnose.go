@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/dureqsql/completion/conformance"
-	"github.com/dureqsql/completion/internal/pgtarget"
 )
 
 // pointElsewhere is the advice for a server that cannot be reached.
@@ -51,11 +50,19 @@ func (s server) address() string {
 // describeSetupError returns the message for a driver whose database could
 // not be opened, reached or prepared: the problem, what to do about it,
 // where the DSN came from and the driver's error, with passwords removed.
-func describeSetupError(setupErr *conformance.SetupError, target *pgtarget.Target, secrets *redactor) string {
-	srv := parseServer(target.DSN)
-	problem, fix := diagnose(setupErr.Err, srv)
+func describeSetupError(setupErr *conformance.SetupError, target *Target, cfg Config, secrets *redactor) string {
+	problem, fix := "cannot open or prepare the database", "check that the DSN points at a running server that accepts the user, and read the driver error below"
+	if cfg.Diagnose != nil {
+		problem, fix = cfg.Diagnose(setupErr.Err, target.DSN)
+	}
 	return secrets.redact(fmt.Sprintf("driver %s: %s\nTo fix it, %s.\nThe DSN %s came from the %s.\nDriver error: %v",
-		setupErr.Driver, problem, fix, pgtarget.Redact(target.DSN), target.Source, setupErr.Err))
+		setupErr.Driver, problem, fix, secrets.redactDSN(target.DSN), target.Source, setupErr.Err))
+}
+
+// diagnosePostgres names the problem behind a setup error on the
+// PostgreSQL at dsn and what fixes it.
+func diagnosePostgres(err error, dsn string) (problem, fix string) {
+	return diagnose(err, parseServer(dsn))
 }
 
 // diagnose names the problem behind a setup error and what fixes it.

@@ -64,6 +64,8 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 	names := driverNames(cfg.Drivers)
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	dialectName := fs.String("dialect", cfg.Dialect.Name(),
+		"run the suite of the dialect `NAME`: one of "+strings.Join(dialectNames(), ", "))
 	fs.StringVar(&opts.dsn, "dsn", "",
 		"connect to the database at `URL`, a postgres:// URL or a key=value connection string\n"+
 			"(default: DATABASE_URL, then the PG* variables, then a throwaway server)")
@@ -96,6 +98,9 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 	}
 	if err != nil {
 		return opts, err
+	}
+	if *dialectName != cfg.Dialect.Name() {
+		return opts, fmt.Errorf("unknown dialect %q in -dialect; choose one of %s", *dialectName, strings.Join(dialectNames(), ", "))
 	}
 	if opts.stormRuns < 1 {
 		return opts, fmt.Errorf("invalid -storm-runs %d: use 1 or more", opts.stormRuns)

@@ -24,8 +24,22 @@ const minRedactedLength = 4
 // and each password they contain wherever it occurs, because a driver
 // error may quote either.
 type redactor struct {
-	dsns      []string
-	passwords []string
+	redactDSN     func(dsn string) string
+	findPasswords func(dsn string) []string
+	dsns          []string
+	passwords     []string
+}
+
+// newRedactor returns a redactor that reads DSNs the way cfg does.
+func newRedactor(cfg Config) *redactor {
+	r := &redactor{redactDSN: cfg.Redact, findPasswords: cfg.Passwords}
+	if r.redactDSN == nil {
+		r.redactDSN = pgtarget.Redact
+	}
+	if r.findPasswords == nil {
+		r.findPasswords = dsnPasswords
+	}
+	return r
 }
 
 // addDSN adds dsn and the password in it to what redact removes.
@@ -34,7 +48,7 @@ func (r *redactor) addDSN(dsn string) {
 		return
 	}
 	r.dsns = append(r.dsns, dsn)
-	for _, p := range dsnPasswords(dsn) {
+	for _, p := range r.findPasswords(dsn) {
 		for _, form := range encodedForms(p) {
 			if len(form) >= minRedactedLength && !slices.Contains(r.passwords, form) {
 				r.passwords = append(r.passwords, form)
@@ -50,7 +64,7 @@ func (r *redactor) addDSN(dsn string) {
 // password replaced by "xxxxx".
 func (r *redactor) redact(text string) string {
 	for _, dsn := range r.dsns {
-		text = strings.ReplaceAll(text, dsn, pgtarget.Redact(dsn))
+		text = strings.ReplaceAll(text, dsn, r.redactDSN(dsn))
 	}
 	for _, p := range r.passwords {
 		text = strings.ReplaceAll(text, p, "xxxxx")

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/dureqsql/completion/conformance"
-	"github.com/dureqsql/completion/internal/pgtarget"
 )
 
 // runner is the state of one run of the binary.
@@ -41,7 +40,7 @@ type runner struct {
 // run finds the database, runs the suite and reports the results. It
 // returns the exit status.
 func (r *runner) run(ctx context.Context) (code int) {
-	r.secrets = &redactor{}
+	r.secrets = newRedactor(r.cfg)
 	r.secrets.addDSN(r.opts.dsn)
 	if r.opts.json {
 		r.printer = newJSONPrinter(r.stdout, r.stderr)
@@ -74,7 +73,11 @@ func (r *runner) run(ctx context.Context) (code int) {
 	}
 
 	r.warnNoCases()
-	target, err := pgtarget.Find(ctx, r.opts.dsn)
+	find := r.cfg.Find
+	if find == nil {
+		find = findPostgres
+	}
+	target, err := find(ctx, r.opts.dsn)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The error only repeats the interrupt, and Find has removed
@@ -86,8 +89,11 @@ func (r *runner) run(ctx context.Context) (code int) {
 		return ExitError
 	}
 	defer func() {
+		if target.Close == nil {
+			return
+		}
 		if err := target.Close(); err != nil {
-			r.errorf("failed to stop the throwaway PostgreSQL server: %v", trimPrefix(err))
+			r.errorf("failed to remove the throwaway database: %v", trimPrefix(err))
 		}
 	}()
 	r.secrets.addDSN(target.DSN)
@@ -100,10 +106,10 @@ func (r *runner) run(ctx context.Context) (code int) {
 
 // runSuite runs the conformance suite against target, prints the summary
 // and returns the exit status.
-func (r *runner) runSuite(ctx context.Context, target *pgtarget.Target) int {
+func (r *runner) runSuite(ctx context.Context, target *Target) int {
 	r.started = time.Now()
 	r.printer.start(startInfo{
-		dsn:     r.secrets.redact(pgtarget.Redact(target.DSN)),
+		dsn:     r.secrets.redact(r.secrets.redactDSN(target.DSN)),
 		source:  target.Source,
 		dialect: r.cfg.Dialect.Name(),
 		drivers: driverNames(r.opts.drivers),
@@ -135,7 +141,7 @@ func (r *runner) runSuite(ctx context.Context, target *pgtarget.Target) int {
 
 	interrupted := ctx.Err() != nil
 	if !interrupted && errors.As(err, &r.setupErr) {
-		r.setupMessage = describeSetupError(r.setupErr, target, r.secrets)
+		r.setupMessage = describeSetupError(r.setupErr, target, r.cfg, r.secrets)
 	}
 	r.ranDrivers = r.driversPastSetup(err == nil)
 	r.printer.finish(r.summaries())
