@@ -7,7 +7,7 @@ import (
 	"context"
 	"os"
 
-	"github.com/dureqsql/completion/internal/cli"
+	"github.com/dureqsql/completion/conformance/cli"
 )
 
 func main() {

@@ -3,8 +3,16 @@
 // results as text, JSON lines or JUnit XML.
 //
 // The dialect and the drivers arrive in a Config, so that tests can run the
-// binary's logic with a deliberately broken dialect or a driver of their
-// own.
+// binary's logic with a deliberately broken dialect, and a dialect outside
+// this module gets the same binary from a main package of a few lines:
+//
+//	func main() {
+//		os.Exit(cli.MainConfig(context.Background(), cli.Config{
+//			Dialect: mydialect.Dialect{},
+//			Drivers: []cli.Driver{{Name: "mydriver", Open: openMyDriver}},
+//			Find:    findMyDatabase,
+//		}, os.Args[1:], os.Stdout, os.Stderr))
+//	}
 package cli
 
 import (
@@ -156,11 +164,27 @@ func openPQ(dsn string) (*sql.DB, error) {
 	return sql.OpenDB(connector), nil
 }
 
-// Main runs the conformance binary with DefaultConfig and returns its exit
-// status. The first SIGINT, SIGTERM, SIGHUP or SIGPIPE cancels the run,
-// which then drops its schema and returns ExitInterrupted. A second signal ends the process at
-// once, because Main restores the default signal handling after the first.
+// Main runs the conformance binary of this module: it selects the dialect
+// that -dialect names (postgres when it is absent) and runs it as MainConfig
+// does.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	name := dialectFlag(args)
+	config, ok := dialectConfigs[name]
+	if !ok {
+		fmt.Fprintf(stderr, "%sunknown dialect %q in -dialect; choose one of %s\nRun conformance -h to see the flags.\n",
+			errorPrefix, name, strings.Join(dialectNames(), ", "))
+		return ExitError
+	}
+	return MainConfig(ctx, config(), args, stdout, stderr)
+}
+
+// MainConfig runs the binary's logic for cfg, as Run does, and handles
+// signals: the first SIGINT, SIGTERM or SIGHUP, or a closed output pipe,
+// cancels the run, which then drops its schema and returns ExitInterrupted.
+// A second signal ends the process at once, because MainConfig restores the
+// default handling after the first. A dialect outside this module calls it
+// from a main package of its own to get the same binary.
+func MainConfig(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
 	// A closed output pipe, as in conformance | head, ends the run like an
 	// interrupt. With SIGPIPE ignored, a write to it fails with EPIPE
 	// instead of killing the process before it drops its schema. A
@@ -176,14 +200,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	context.AfterFunc(ctx, stop)
-	name := dialectFlag(args)
-	config, ok := dialectConfigs[name]
-	if !ok {
-		fmt.Fprintf(stderr, "%sunknown dialect %q in -dialect; choose one of %s\nRun conformance -h to see the flags.\n",
-			errorPrefix, name, strings.Join(dialectNames(), ", "))
-		return ExitError
-	}
-	return Run(ctx, config(), args, stdout, stderr)
+	return Run(ctx, cfg, args, stdout, stderr)
 }
 
 // dialectFlag returns the value of -dialect in args, or "postgres". It reads

@@ -22,7 +22,7 @@ import (
 
 	"github.com/dureqsql/completion/conformance"
 	"github.com/dureqsql/completion/dialect"
-	"github.com/dureqsql/completion/internal/cli"
+	"github.com/dureqsql/completion/conformance/cli"
 	"github.com/dureqsql/completion/internal/pgtarget"
 	"github.com/dureqsql/completion/postgres"
 )
