@@ -21,8 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dureqsql/completion/conformance"
-	"github.com/dureqsql/completion/dialect"
 	"github.com/dureqsql/completion/conformance/cli"
+	"github.com/dureqsql/completion/dialect"
 	"github.com/dureqsql/completion/internal/pgtarget"
 	"github.com/dureqsql/completion/postgres"
 )
