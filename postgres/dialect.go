@@ -138,8 +138,13 @@ func (Dialect) Classify(err error) dialect.Class {
 			return dialect.ClassCanceled
 		// 25P03: idle_in_transaction_session_timeout ended the session.
 		// 57P01 to 57P03: the server is shutting down, crashed or is
-		// starting. Class 08: connection exceptions.
-		case code == "25P03", code == "57P01", code == "57P02", code == "57P03", strings.HasPrefix(code, "08"):
+		// starting. 40003: the server cannot tell whether the statement
+		// completed (CockroachDB sends it for an ambiguous commit). Class 08:
+		// connection exceptions, except 08P01, a protocol violation that a
+		// retry repeats, such as a startup parameter PgBouncer rejects.
+		case code == "08P01":
+			return dialect.ClassOther
+		case code == "25P03", code == "57P01", code == "57P02", code == "57P03", code == "40003", strings.HasPrefix(code, "08"):
 			return dialect.ClassConnection
 		}
 		return dialect.ClassOther

@@ -304,6 +304,8 @@ func TestClassifyBySQLState(t *testing.T) {
 		{"idle session timeout is retryable", sqlStateError("25P03"), dialect.ClassConnection, true},
 		{"admin shutdown is retryable", sqlStateError("57P01"), dialect.ClassConnection, true},
 		{"connection failure is retryable", sqlStateError("08006"), dialect.ClassConnection, true},
+		{"ambiguous completion is retryable", sqlStateError("40003"), dialect.ClassConnection, true},
+		{"protocol violation is not", sqlStateError("08P01"), dialect.ClassOther, false},
 		{"wrapped deadlock is retryable", errors.Join(errors.New("x"), sqlStateError("40P01")), dialect.ClassDeadlock, true},
 		{"unique violation is not", sqlStateError("23505"), dialect.ClassUniqueViolation, false},
 		{"query canceled is not", sqlStateError("57014"), dialect.ClassCanceled, false},
