@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/dureqsql/completion/internal/defaultstore"
 	"github.com/dureqsql/completion/store"
 )
 
@@ -43,17 +44,9 @@ func New(opts ...store.Option) (*Store, error) {
 	return store.New(Dialect{}, opts...)
 }
 
-// defaultStore serves the package-level functions: the table
+// defaults serves the package-level functions: the table
 // dureq_completions in the connection's search_path.
-var defaultStore = mustNew()
-
-func mustNew() *Store {
-	s, err := New()
-	if err != nil {
-		panic("dureq: build default store: " + err.Error())
-	}
-	return s
-}
+var defaults = defaultstore.New(Dialect{})
 
 // EnsureTable creates the table dureq_completions in the first schema of the
 // connection's search_path, or upgrades a table of the earlier layout in
@@ -61,50 +54,50 @@ func mustNew() *Store {
 // existing, and the other functions use it, as PostgreSQL resolves
 // unqualified names. See Store.EnsureTable.
 func EnsureTable(ctx context.Context, db *sql.DB) error {
-	return defaultStore.EnsureTable(ctx, db)
+	return defaults.EnsureTable(ctx, db)
 }
 
 // CompleteTx records in tx that the run of ctx completed. It returns nil,
 // ErrAlreadyCompleted, or an error matching ErrAlreadyFailed; see
 // Store.Complete.
 func CompleteTx(ctx context.Context, tx *sql.Tx) error {
-	return defaultStore.Complete(ctx, querier(tx))
+	return defaults.CompleteTx(ctx, tx)
 }
 
 // FailTx records in tx that the run of ctx failed with err, which may be
 // nil. See Store.Fail.
 func FailTx(ctx context.Context, tx *sql.Tx, err error) error {
-	return defaultStore.Fail(ctx, querier(tx), err)
+	return defaults.FailTx(ctx, tx, err)
 }
 
 // CheckpointTx records data under step for the run of ctx in tx. It returns
 // ErrAlreadyCheckpointed when the step already has a checkpoint. See
 // Store.Checkpoint.
 func CheckpointTx(ctx context.Context, tx *sql.Tx, step string, data []byte) error {
-	return defaultStore.Checkpoint(ctx, querier(tx), step, data)
+	return defaults.CheckpointTx(ctx, tx, step, data)
 }
 
 // IsCompleted reports whether the run of ctx completed.
 func IsCompleted(ctx context.Context, db *sql.DB) (bool, error) {
-	return defaultStore.IsCompleted(ctx, querier(db))
+	return defaults.IsCompleted(ctx, db)
 }
 
 // IsCheckpointed returns whether step has a checkpoint for the run of ctx,
 // and its data.
 func IsCheckpointed(ctx context.Context, db *sql.DB, step string) (bool, []byte, error) {
-	return defaultStore.IsCheckpointed(ctx, querier(db), step)
+	return defaults.IsCheckpointed(ctx, db, step)
 }
 
 // Outcome returns the stored outcome of the run of ctx and, for a failed
 // run, its message.
 func Outcome(ctx context.Context, db *sql.DB) (store.Outcome, error) {
-	return defaultStore.Outcome(ctx, querier(db))
+	return defaults.Outcome(ctx, db)
 }
 
 // Prune deletes the markers created before the given time and returns how
 // many it deleted. See Store.Prune for how long to keep markers.
 func Prune(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	return defaultStore.Prune(ctx, querier(db), before)
+	return defaults.Prune(ctx, db, before)
 }
 
 // TxOptions configures RunTx.
@@ -117,16 +110,4 @@ type TxOptions = store.TxOptions
 // store.RunTx.
 func RunTx(ctx context.Context, db *sql.DB, opts *TxOptions, fn func(tx *sql.Tx) error) error {
 	return store.RunTx(ctx, db, opts, fn)
-}
-
-// querier turns a nil *sql.Tx or *sql.DB into a nil interface, which the
-// store rejects with an error instead of a panic.
-func querier[Q interface {
-	*sql.Tx | *sql.DB
-	store.Querier
-}](q Q) store.Querier {
-	if q == nil {
-		return nil
-	}
-	return q
 }
