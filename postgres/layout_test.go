@@ -15,8 +15,8 @@ import (
 	"github.com/dureqsql/completion/store"
 )
 
-// brinLayout is the current layout as EnsureTable created it while Prune
-// relied on a BRIN index on created_at.
+// brinLayout is the current columns as EnsureTable created them while Prune
+// relied on a BRIN index on created_at, with a CHECK constraint on kind.
 const brinLayout = `CREATE TABLE %[1]s.dureq_completions (
 	run_id     text        NOT NULL,
 	step       text        NOT NULL,
@@ -47,24 +47,44 @@ func indexDefinitions(t *testing.T, db *sql.DB, schema string) []string {
 	return definitions
 }
 
-// requireCreatedAtBtree checks that the marker table in schema has a B-tree
-// index on created_at and no BRIN index.
-func requireCreatedAtBtree(t *testing.T, db *sql.DB, schema string) {
+// checkConstraints returns the definitions of the CHECK constraints on the
+// table dureq_completions in schema.
+func checkConstraints(t *testing.T, db *sql.DB, schema string) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT pg_get_constraintdef(oid) FROM pg_constraint"+
+		" WHERE conrelid = to_regclass(quote_ident($1) || '.dureq_completions') AND contype = 'c'", schema)
+	require.NoError(t, err)
+	defer rows.Close()
+	var definitions []string
+	for rows.Next() {
+		var definition string
+		require.NoError(t, rows.Scan(&definition))
+		definitions = append(definitions, definition)
+	}
+	require.NoError(t, rows.Err())
+	return definitions
+}
+
+// requireCurrentIndexes checks that the marker table in schema has the
+// primary key, a B-tree index on created_at, no BRIN index and no CHECK
+// constraint.
+func requireCurrentIndexes(t *testing.T, db *sql.DB, schema string) {
 	t.Helper()
 	definitions := indexDefinitions(t, db, schema)
 	joined := strings.Join(definitions, "\n")
 	require.Contains(t, joined, "USING btree (created_at)", "index on created_at")
 	require.NotContains(t, joined, "USING brin", "BRIN index left behind")
 	require.Contains(t, joined, "USING btree (run_id, step)", "primary key")
+	require.Len(t, definitions, 2, "indexes")
+	require.Empty(t, checkConstraints(t, db, schema), "CHECK constraints")
 }
 
 func TestEnsureTableCreatesCreatedAtIndex(t *testing.T) {
 	db, schema := defaultStoreDB(t, "pgx")
-	requireCreatedAtBtree(t, db, schema)
-	require.Len(t, indexDefinitions(t, db, schema), 2)
+	requireCurrentIndexes(t, db, schema)
 }
 
-func TestEnsureTableIndexesBRINLayout(t *testing.T) {
+func TestEnsureTableUpgradesBRINLayout(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, driver string) {
 		admin := openWith(t, driver, nil)
 		schema := newSchema(t, admin)
@@ -78,10 +98,11 @@ func TestEnsureTableIndexesBRINLayout(t *testing.T) {
 
 		db := openWith(t, driver, map[string]string{"search_path": schema})
 		ctx := context.Background()
+		require.Len(t, checkConstraints(t, db, schema), 1, "the layout under test has a CHECK on kind")
 		require.NoError(t, postgres.EnsureTable(ctx, db))
-		requireCreatedAtBtree(t, db, schema)
+		requireCurrentIndexes(t, db, schema)
 		require.NoError(t, postgres.EnsureTable(ctx, db), "a second call finds the current layout")
-		require.Len(t, indexDefinitions(t, db, schema), 2)
+		requireCurrentIndexes(t, db, schema)
 
 		var rows int
 		require.NoError(t, db.QueryRow("SELECT count(*) FROM dureq_completions").Scan(&rows))
@@ -101,7 +122,7 @@ func TestEnsureTableIndexesBRINLayout(t *testing.T) {
 	})
 }
 
-func TestEnsureTableIndexesBRINLayoutConcurrently(t *testing.T) {
+func TestEnsureTableUpgradesBRINLayoutConcurrently(t *testing.T) {
 	admin := openDB(t, "pgx")
 	schema := newSchema(t, admin)
 	_, err := admin.Exec(fmt.Sprintf(brinLayout, schema))
@@ -117,16 +138,15 @@ func TestEnsureTableIndexesBRINLayoutConcurrently(t *testing.T) {
 	for i, err := range errs {
 		require.NoError(t, err, "call %d", i)
 	}
-	requireCreatedAtBtree(t, db, schema)
-	require.Len(t, indexDefinitions(t, db, schema), 2, "one index on created_at, however many callers")
+	requireCurrentIndexes(t, db, schema)
 }
 
-func TestEnsureTableUpgradeIndexesCreatedAt(t *testing.T) {
+func TestEarlierLayoutUpgradeIndexesCreatedAt(t *testing.T) {
 	admin := openDB(t, "pgx")
 	schema := newSchema(t, admin)
 	_, err := admin.Exec(fmt.Sprintf(earlierLayout, schema))
 	require.NoError(t, err)
 	db := openWith(t, "pgx", map[string]string{"search_path": schema})
 	require.NoError(t, postgres.EnsureTable(context.Background(), db))
-	requireCreatedAtBtree(t, db, schema)
+	requireCurrentIndexes(t, db, schema)
 }
