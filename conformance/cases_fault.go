@@ -134,7 +134,7 @@ func faultCases() []Case {
 						c.Logf("%s returned nil after its deadline, as the statement had finished", op.name)
 					}
 
-					ctx, cancel = context.WithCancel(c.RunContext("cancel-"+op.name))
+					ctx, cancel = context.WithCancel(c.RunContext("cancel-" + op.name))
 					timer := time.AfterFunc(50*time.Millisecond, cancel)
 					err = op.call(ctx, s, db)
 					timer.Stop()
