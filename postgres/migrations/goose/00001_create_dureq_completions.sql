@@ -3,7 +3,7 @@ CREATE TABLE dureq_completions (
 	run_id     text        NOT NULL,
 	step       text        NOT NULL,
 	job_id     text        NOT NULL DEFAULT '',
-	kind       text        NOT NULL CHECK (kind IN ('completed', 'failed', 'checkpoint')),
+	kind       text        NOT NULL,
 	data       bytea,
 	message    text,
 	created_at timestamptz NOT NULL DEFAULT now(),
