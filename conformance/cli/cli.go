@@ -29,15 +29,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/jackc/pgx/v5"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"github.com/lib/pq"
-
 	"github.com/dureqsql/completion/conformance"
 	"github.com/dureqsql/completion/dialect"
-	"github.com/dureqsql/completion/internal/pgfault"
-	"github.com/dureqsql/completion/internal/pgtarget"
-	"github.com/dureqsql/completion/postgres"
 )
 
 // Exit statuses of Run and Main.
@@ -86,6 +79,23 @@ type Config struct {
 	// Diagnose, when not nil, names the problem behind a driver's setup
 	// error on the database at dsn, and what fixes it.
 	Diagnose func(err error, dsn string) (problem, fix string)
+	// TargetHelp is the paragraph of the help text that says which
+	// database the binary uses without -dsn, and DSNHelp is the help of
+	// -dsn, whose backquoted word names its value.
+	TargetHelp string
+	DSNHelp    string
+
+	// dialectNames are the names -dialect accepts, set by Main; Run alone
+	// accepts only the name of Dialect.
+	dialectNames []string
+}
+
+// acceptedDialects returns the names -dialect accepts.
+func (cfg Config) acceptedDialects() []string {
+	if len(cfg.dialectNames) > 0 {
+		return cfg.dialectNames
+	}
+	return []string{cfg.Dialect.Name()}
 }
 
 // Target is the database a run works against.
@@ -97,85 +107,21 @@ type Target struct {
 	Close func() error
 }
 
-// dialectConfigs are the dialects that -dialect selects, by name.
-var dialectConfigs = map[string]func() Config{
-	"postgres": DefaultConfig,
-}
-
-// dialectNames returns the names -dialect accepts, sorted.
-func dialectNames() []string {
-	return slices.Sorted(maps.Keys(dialectConfigs))
-}
-
-// DefaultConfig returns the configuration of the conformance binary
-// without -dialect: the PostgreSQL dialect with the drivers pgx
-// (github.com/jackc/pgx/v5/stdlib) and pq (github.com/lib/pq), in that
-// order, a database found or started by pgtarget, and the fault proxy.
-func DefaultConfig() Config {
-	return Config{
-		Dialect: postgres.Dialect{},
-		Drivers: []Driver{
-			{Name: "pgx", Open: openPGX},
-			{Name: "pq", Open: openPQ},
-		},
-		OpenFaulty: openThroughProxy,
-		Find:       findPostgres,
-		Redact:     pgtarget.Redact,
-		Passwords:  dsnPasswords,
-		Diagnose:   diagnosePostgres,
-	}
-}
-
-// findPostgres finds or starts a PostgreSQL with pgtarget.
-func findPostgres(ctx context.Context, dsn string) (*Target, error) {
-	t, err := pgtarget.Find(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	return &Target{DSN: t.DSN, Source: t.Source, Close: t.Close}, nil
-}
-
-// openThroughProxy starts a fault proxy on loopback in front of the server
-// that dsn names and opens a handle through it.
-func openThroughProxy(ctx context.Context, dsn string, open func(dsn string) (*sql.DB, error)) (*sql.DB, conformance.Faults, error) {
-	db, proxy, err := pgfault.Open(ctx, dsn, open)
-	if err != nil {
-		return nil, nil, err
-	}
-	return db, proxy, nil
-}
-
-// openPGX parses dsn before sql.Open, because pgx's stdlib driver only
-// parses it when the first connection is made.
-func openPGX(dsn string) (*sql.DB, error) {
-	if _, err := pgx.ParseConfig(dsn); err != nil {
-		return nil, err
-	}
-	return sql.Open("pgx", dsn)
-}
-
-// openPQ opens a lib/pq handle. pq.NewConnector parses dsn and returns its
-// errors, as sql.Open("postgres", dsn) does.
-func openPQ(dsn string) (*sql.DB, error) {
-	connector, err := pq.NewConnector(dsn)
-	if err != nil {
-		return nil, err
-	}
-	return sql.OpenDB(connector), nil
-}
-
-// Main runs the conformance binary of this module: it selects the dialect
-// that -dialect names (postgres when it is absent) and runs it as MainConfig
-// does.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	name := dialectFlag(args)
-	config, ok := dialectConfigs[name]
+// Main runs the binary for one of several dialects: the one that -dialect
+// names in args, or defaultName without the flag. configs maps each name to
+// its configuration. It then runs as MainConfig does.
+func Main(ctx context.Context, configs map[string]func() Config, defaultName string, args []string, stdout, stderr io.Writer) int {
+	names := slices.Sorted(maps.Keys(configs))
+	name := dialectFlag(args, defaultName)
+	config, ok := configs[name]
 	if !ok {
 		fmt.Fprintf(stderr, "%sunknown dialect %q in -dialect; choose one of %s\nRun conformance -h to see the flags.\n",
-			errorPrefix, name, strings.Join(dialectNames(), ", "))
+			errorPrefix, name, strings.Join(names, ", "))
 		return ExitError
 	}
-	return MainConfig(ctx, config(), args, stdout, stderr)
+	cfg := config()
+	cfg.dialectNames = names
+	return MainConfig(ctx, cfg, args, stdout, stderr)
 }
 
 // MainConfig runs the binary's logic for cfg, as Run does, and handles
@@ -203,10 +149,10 @@ func MainConfig(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	return Run(ctx, cfg, args, stdout, stderr)
 }
 
-// dialectFlag returns the value of -dialect in args, or "postgres". It reads
-// the flag ahead of the others because the dialect decides which drivers
-// -driver accepts.
-func dialectFlag(args []string) string {
+// dialectFlag returns the value of -dialect in args, or defaultName. It
+// reads the flag ahead of the others because the dialect decides which
+// drivers -driver accepts.
+func dialectFlag(args []string, defaultName string) string {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		if arg == "--" {
@@ -223,7 +169,7 @@ func dialectFlag(args []string) string {
 			return args[i+1]
 		}
 	}
-	return "postgres"
+	return defaultName
 }
 
 // cancelOnClosedPipe cancels the run when a write fails because the reader
@@ -247,6 +193,10 @@ func (c cancelOnClosedPipe) Write(p []byte) (int, error) {
 // stdout, and errors and warnings to stderr. Canceling ctx stops the run as
 // an interrupt does.
 func Run(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
+	if cfg.Dialect == nil || len(cfg.Drivers) == 0 {
+		fmt.Fprintf(stderr, "%sthe configuration needs a Dialect and Drivers\n", errorPrefix)
+		return ExitError
+	}
 	opts, err := parseFlags(cfg, args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitPass

@@ -23,6 +23,7 @@ import (
 	"github.com/dureqsql/completion/conformance"
 	"github.com/dureqsql/completion/conformance/cli"
 	"github.com/dureqsql/completion/dialect"
+	"github.com/dureqsql/completion/internal/dialects"
 	"github.com/dureqsql/completion/internal/pgtarget"
 	"github.com/dureqsql/completion/postgres"
 )
@@ -126,7 +127,7 @@ func (d brokenDialect) CreateNamespace(ctx context.Context, db *sql.DB, name str
 // withDialect returns the binary's configuration with d in place of the
 // PostgreSQL dialect.
 func withDialect(d dialect.Dialect) cli.Config {
-	cfg := cli.DefaultConfig()
+	cfg := dialects.Postgres()
 	cfg.Dialect = d
 	return cfg
 }
@@ -153,7 +154,7 @@ func TestRunExitStatus(t *testing.T) {
 	}{
 		{
 			name:       "passing cases exit zero",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-dsn", testDSN(), "-run", "^complete/"},
 			wantCode:   cli.ExitPass,
 			wantStdout: []string{"PASS pgx complete/records-outcome", "PASS pq  complete/records-outcome", "pgx: ", "pq: "},
@@ -161,14 +162,14 @@ func TestRunExitStatus(t *testing.T) {
 		},
 		{
 			name:       "unknown dialect exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-dialect", "nope"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{`dureq: conformance: unknown dialect "nope" in -dialect; choose one of postgres`},
 		},
 		{
 			name:       "no matching case exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-dsn", testDSN(), "-run", "^no-such-case$"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{`dureq: conformance: no case matches -run "^no-such-case$"; run with -list to see the case names`},
@@ -183,14 +184,14 @@ func TestRunExitStatus(t *testing.T) {
 		},
 		{
 			name:       "unparsable DSN exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-dsn", "postgres://root@127.0.0.1:notaport/test"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{"dureq: conformance: invalid -dsn", "Give a URL such as"},
 		},
 		{
 			name:     "unreachable host exits two",
-			cfg:      cli.DefaultConfig(),
+			cfg:      dialects.Postgres(),
 			args:     []string{"-dsn", "postgres://root@127.0.0.1:" + port + "/test?sslmode=disable"},
 			wantCode: cli.ExitError,
 			wantStderr: []string{
@@ -201,42 +202,42 @@ func TestRunExitStatus(t *testing.T) {
 		},
 		{
 			name:       "missing database exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-dsn", missingDatabase, "-driver", "pq"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{`database "dureq_no_such_database" does not exist`, "createdb"},
 		},
 		{
 			name:       "unknown driver exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-driver", "mysql"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{`dureq: conformance: unknown driver "mysql"`, "pgx, pq"},
 		},
 		{
 			name:       "invalid run regexp exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-run", "(complete"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{"dureq: conformance: invalid -run regular expression", "conformance -h"},
 		},
 		{
 			name:       "unknown flag exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-no-such-flag"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{"dureq: conformance: flag provided but not defined: -no-such-flag"},
 		},
 		{
 			name:       "extra argument exits two",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-list", "complete"},
 			wantCode:   cli.ExitError,
 			wantStderr: []string{`dureq: conformance: unexpected argument "complete"`},
 		},
 		{
 			name:       "help exits zero",
-			cfg:        cli.DefaultConfig(),
+			cfg:        dialects.Postgres(),
 			args:       []string{"-h"},
 			wantCode:   cli.ExitPass,
 			wantStdout: []string{"Usage: conformance", "-dsn URL", "-driver NAME", "-run REGEXP", "-list", "-json", "-junit FILE", "-v", "Exit status"},
@@ -447,7 +448,7 @@ func TestRunSetupErrorReport(t *testing.T) {
 	closedDSN := "postgres://root@127.0.0.1:" + closedPort(t) + "/test?sslmode=disable"
 	// down is a driver that parses any DSN and connects to closedDSN.
 	down := cli.Driver{Name: "down", Open: func(string) (*sql.DB, error) { return sql.Open("pgx", closedDSN) }}
-	pgxDriver := cli.DefaultConfig().Drivers[0]
+	pgxDriver := dialects.Postgres().Drivers[0]
 
 	tests := []struct {
 		name    string
@@ -463,7 +464,7 @@ func TestRunSetupErrorReport(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := cli.DefaultConfig()
+			cfg := dialects.Postgres()
 			if tt.drivers != nil {
 				cfg.Drivers = tt.drivers
 			}
@@ -576,7 +577,7 @@ func TestPasswordNeverPrinted(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			junit := filepath.Join(t.TempDir(), "results.xml")
-			out := run(context.Background(), t, cli.DefaultConfig(), append(tt.args, "-junit", junit)...)
+			out := run(context.Background(), t, dialects.Postgres(), append(tt.args, "-junit", junit)...)
 			require.Equal(t, tt.wantCode, out.code)
 			require.NotContains(t, out.stdout, password)
 			require.NotContains(t, out.stderr, password)
@@ -646,4 +647,12 @@ func TestInterruptDropsSchema(t *testing.T) {
 			require.Empty(t, leftoverSchemas(t, created))
 		})
 	}
+}
+
+func TestSQLiteDialectRunsOnTempFile(t *testing.T) {
+	out := run(context.Background(), t, dialects.SQLite(), "-dialect", "sqlite", "-run", "^(complete|checkpoint)/")
+	require.Equal(t, cli.ExitPass, out.code)
+	require.Contains(t, out.stdout, "(from a new database file in a temporary directory)")
+	require.Contains(t, out.stdout, "PASS sqlite complete/records-outcome")
+	require.Regexp(t, totalsLine, lastLine(out.stdout))
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,26 +32,24 @@ type options struct {
 	seed      uint64
 }
 
-// usageHeader is the help text above the flags. Its one %s verb takes the
-// dialect's name.
+// usageHeader is the help text above the flags. Its verbs take the
+// dialect's name and its Config.TargetHelp.
 const usageHeader = `Usage: conformance [flags]
 
 Conformance runs the conformance suite of the %s dialect against a live
 database, once per driver, and reports each case as it ends. Each driver's
-run works in a schema of its own with a random name and drops it at the end,
+run works in a schema of its own with a random name, or in tables with a
+random prefix where the database has no schemas, and drops them at the end,
 also after a failure or an interrupt, so it is safe to point at a shared
 database.
 
-Without -dsn, it connects to DATABASE_URL or, when that is unset, to the
-server that the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD,
-PGDATABASE, PGSSLMODE) name. When none of them is set, it starts a
-throwaway PostgreSQL server from initdb and pg_ctl, or through
-testcontainers when a Docker engine answers, and removes it at the end.
+%s
 
 Exit status: 0 when every selected case passed or was skipped, 1 when a
 case failed, 2 on a usage error or a database that cannot be found, reached
-or prepared, and 130 after an interrupt (SIGINT or SIGTERM). A second
-interrupt ends the binary at once, without dropping its schema.
+or prepared, and 130 after an interrupt (SIGINT, SIGTERM or SIGHUP) or a
+closed output pipe. A second interrupt ends the binary at once, without
+dropping its schema.
 
 Flags:
 `
@@ -65,10 +64,9 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dialectName := fs.String("dialect", cfg.Dialect.Name(),
-		"run the suite of the dialect `NAME`: one of "+strings.Join(dialectNames(), ", "))
+		"run the suite of the dialect `NAME`: one of "+strings.Join(cfg.acceptedDialects(), ", "))
 	fs.StringVar(&opts.dsn, "dsn", "",
-		"connect to the database at `URL`, a postgres:// URL or a key=value connection string\n"+
-			"(default: DATABASE_URL, then the PG* variables, then a throwaway server)")
+		cmp.Or(cfg.DSNHelp, "connect to the database at `DSN`"))
 	fs.StringVar(&driverList, "driver", "",
 		"run the cases with the database/sql driver `NAME`: one of "+strings.Join(names, ", ")+
 			",\nor a comma-separated list of them (default: "+strings.Join(names, ",")+", in that order)")
@@ -91,7 +89,7 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stdout, usageHeader, cfg.Dialect.Name())
+		fmt.Fprintf(stdout, usageHeader, cfg.Dialect.Name(), strings.TrimSpace(cfg.TargetHelp))
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 		return opts, err
@@ -100,7 +98,7 @@ func parseFlags(cfg Config, args []string, stdout io.Writer) (options, error) {
 		return opts, err
 	}
 	if *dialectName != cfg.Dialect.Name() {
-		return opts, fmt.Errorf("unknown dialect %q in -dialect; choose one of %s", *dialectName, strings.Join(dialectNames(), ", "))
+		return opts, fmt.Errorf("unknown dialect %q in -dialect; choose one of %s", *dialectName, strings.Join(cfg.acceptedDialects(), ", "))
 	}
 	if opts.stormRuns < 1 {
 		return opts, fmt.Errorf("invalid -storm-runs %d: use 1 or more", opts.stormRuns)

@@ -2,13 +2,8 @@ package cli
 
 import (
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/dureqsql/completion/internal/pgtarget"
 )
 
 // minRedactedLength is the length below which a password is not replaced
@@ -34,10 +29,10 @@ type redactor struct {
 func newRedactor(cfg Config) *redactor {
 	r := &redactor{redactDSN: cfg.Redact, findPasswords: cfg.Passwords}
 	if r.redactDSN == nil {
-		r.redactDSN = pgtarget.Redact
+		r.redactDSN = redactURL
 	}
 	if r.findPasswords == nil {
-		r.findPasswords = dsnPasswords
+		r.findPasswords = urlPasswords
 	}
 	return r
 }
@@ -72,48 +67,31 @@ func (r *redactor) redact(text string) string {
 	return text
 }
 
-var (
-	// urlUserInfo matches the user info of a URL up to its last "@", which
-	// is where the host starts even when url.Parse rejects the URL because
-	// the password contains an unescaped "@", "/" or "?".
-	urlUserInfo = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://(.*)@`)
-	// keyValuePassword matches a password or sslpassword in libpq's
-	// key=value form, quoted or bare.
-	keyValuePassword = regexp.MustCompile(`(?:^|\s)(?:ssl)?password\s*=\s*('(?:[^'\\]|\\.)*'?|\S+)`)
-)
+// redactURL replaces the password of a URL-form DSN, the default of
+// Config.Redact.
+func redactURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); !ok {
+		return dsn
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	return u.String()
+}
 
-// dsnPasswords returns the passwords in dsn, in either DSN form and also
-// when dsn does not parse. When dsn parses with pgconn, that includes a
-// password that pgconn takes from PGPASSWORD or a password file.
-func dsnPasswords(dsn string) []string {
-	var passwords []string
-	if cfg, err := pgconn.ParseConfig(dsn); err == nil {
-		passwords = append(passwords, cfg.Password)
+// urlPasswords returns the password of a URL-form DSN, the default of
+// Config.Passwords.
+func urlPasswords(dsn string) []string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return nil
 	}
-	if strings.Contains(dsn, "://") {
-		if m := urlUserInfo.FindStringSubmatch(dsn); m != nil {
-			if _, password, ok := strings.Cut(m[1], ":"); ok {
-				passwords = append(passwords, password)
-				if decoded, err := url.PathUnescape(password); err == nil {
-					passwords = append(passwords, decoded)
-				}
-			}
-		}
-		if u, err := url.Parse(dsn); err == nil {
-			query := u.Query()
-			passwords = append(passwords, query.Get("password"), query.Get("sslpassword"))
-		}
-		return passwords
+	if p, ok := u.User.Password(); ok {
+		return []string{p}
 	}
-	for _, m := range keyValuePassword.FindAllStringSubmatch(dsn, -1) {
-		value := m[1]
-		if strings.HasPrefix(value, "'") {
-			value = strings.TrimSuffix(strings.TrimPrefix(value, "'"), "'")
-			value = strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(value)
-		}
-		passwords = append(passwords, value)
-	}
-	return passwords
+	return nil
 }
 
 // encodedForms returns password as written and in the escaped forms that

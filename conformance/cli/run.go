@@ -73,11 +73,11 @@ func (r *runner) run(ctx context.Context) (code int) {
 	}
 
 	r.warnNoCases()
-	find := r.cfg.Find
-	if find == nil {
-		find = findPostgres
+	if r.cfg.Find == nil {
+		r.errorf("the configuration has no Find function to turn -dsn into a database")
+		return ExitError
 	}
-	target, err := find(ctx, r.opts.dsn)
+	target, err := r.cfg.Find(ctx, r.opts.dsn)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The error only repeats the interrupt, and Find has removed
