@@ -656,3 +656,17 @@ func TestSQLiteDialectRunsOnTempFile(t *testing.T) {
 	require.Contains(t, out.stdout, "PASS sqlite complete/records-outcome")
 	require.Regexp(t, totalsLine, lastLine(out.stdout))
 }
+
+func TestMySQLDialectRuns(t *testing.T) {
+	out := run(context.Background(), t, dialects.MySQL(), "-dialect", "mysql", "-run", "^(complete|race)/")
+	require.Equal(t, cli.ExitPass, out.code)
+	require.Contains(t, out.stdout, "PASS mysql complete/records-outcome")
+	require.Regexp(t, totalsLine, lastLine(out.stdout))
+}
+
+func TestMySQLPasswordNeverPrinted(t *testing.T) {
+	out := run(context.Background(), t, dialects.MySQL(), "-dialect", "mysql", "-dsn", "root:s3cr3tpw@tcp(127.0.0.1:"+closedPort(t)+")/test")
+	require.Equal(t, cli.ExitError, out.code)
+	require.NotContains(t, out.stdout+out.stderr, "s3cr3tpw")
+	require.Contains(t, out.stderr, "root:xxxxx@tcp(127.0.0.1:")
+}

@@ -29,6 +29,7 @@ func All() map[string]func() cli.Config {
 	return map[string]func() cli.Config{
 		"postgres": Postgres,
 		"sqlite":   SQLite,
+		"mysql":    MySQL,
 	}
 }
 
