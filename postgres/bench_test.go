@@ -427,23 +427,23 @@ const (
 type batchTimer struct {
 	*sql.DB
 	longest time.Duration
-	batches int
+	batches atomic.Int64 // finished batches, read by the concurrent handler
 }
 
 func (q *batchTimer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	start := time.Now()
 	res, err := q.DB.ExecContext(ctx, query, args...)
 	q.longest = max(q.longest, time.Since(start))
-	q.batches++
+	q.batches.Add(1)
 	return res, err
 }
 
 // BenchmarkPrune measures Prune of 1,000,000 markers older than the cutoff,
 // from a table that also holds 10,000 newer ones, and reports its longest
 // batch as max-batch-ms. It runs alone, and while a handler completes runs
-// in a loop: every other run is one whose markers Prune is deleting, the
-// rest are new. The handler's longest CompleteTx call is reported as
-// max-complete-ms. Prune blocked it for at most one batch when that is no
+// in a loop: every other run is one whose markers the running batch
+// deletes, the rest are new. The handler's longest CompleteTx call is
+// reported as max-complete-ms. Prune blocked it for at most one batch when that is no
 // longer than max-batch-ms plus the time of a CompleteTx without Prune.
 func BenchmarkPrune(b *testing.B) {
 	for _, d := range driverSettings {
@@ -475,18 +475,17 @@ func benchPrune(b *testing.B, d driverSetting, concurrent bool) {
 	for range b.N {
 		ids := f.loadMarkers(b, pruneRows, "now() - interval '2 days'")
 		f.addRecentMarkers(b, keptRows)
+		timer := &batchTimer{DB: db}
 		stop := make(chan struct{})
 		handler := make(chan error, 1)
 		if concurrent {
 			go func() {
-				longest, n, err := completeUntil(stop, db, ids)
+				longest, n, err := completeUntil(stop, db, ids, &timer.batches)
 				longestComplete = max(longestComplete, longest)
 				completes += n
 				handler <- err
 			}()
 		}
-
-		timer := &batchTimer{DB: db}
 		b.StartTimer()
 		n, err := s.Prune(ctx, timer, cutoff)
 		b.StopTimer()
@@ -497,7 +496,7 @@ func benchPrune(b *testing.B, d driverSetting, concurrent bool) {
 		require.NoError(b, err)
 		require.Equal(b, int64(pruneRows), n)
 		longestBatch = max(longestBatch, timer.longest)
-		batches += timer.batches
+		batches += int(timer.batches.Load())
 	}
 
 	b.ReportMetric(float64(longestBatch.Microseconds())/1000, "max-batch-ms")
@@ -508,11 +507,16 @@ func benchPrune(b *testing.B, d driverSetting, concurrent bool) {
 	}
 }
 
-// completeUntil completes runs in transactions until stop is closed, taking
-// every other run from ids, and returns the longest CompleteTx call and
-// the number of calls. A run from ids returns ErrAlreadyCompleted until
-// Prune deletes its outcome and nil after that.
-func completeUntil(stop <-chan struct{}, db *sql.DB, ids []string) (time.Duration, int, error) {
+// completeUntil completes runs in transactions until stop is closed, and
+// returns the longest CompleteTx call and the number of calls. Every other
+// run is one of ids that the batch after the finished ones deletes, so
+// that CompleteTx often meets a marker that Prune holds locked. Such a run
+// returns ErrAlreadyCompleted before Prune deletes its outcome and nil
+// after.
+func completeUntil(stop <-chan struct{}, db *sql.DB, ids []string, batches *atomic.Int64) (time.Duration, int, error) {
+	// A batch deletes DefaultPruneBatchSize markers in created_at order,
+	// which is two markers per run of ids.
+	const runsPerBatch = store.DefaultPruneBatchSize / 2
 	random := mathrand.New(mathrand.NewPCG(3, 4))
 	var longest time.Duration
 	for n := 0; ; n++ {
@@ -523,7 +527,8 @@ func completeUntil(stop <-chan struct{}, db *sql.DB, ids []string) (time.Duratio
 		}
 		id := "new-" + strconv.Itoa(n)
 		if n%2 == 0 {
-			id = ids[random.IntN(len(ids))]
+			first := int(batches.Load()) * runsPerBatch
+			id = ids[min(first+random.IntN(runsPerBatch), len(ids)-1)]
 		}
 		ctx := store.WithRun(context.Background(), id, "job")
 		tx, err := db.BeginTx(ctx, nil)
