@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"sync/atomic"
 
@@ -35,6 +36,9 @@ func (c *C) Faulty() (*sql.DB, Faults) {
 		c.Skipf("driver %s has no fault injector; set Driver.OpenFaulty", c.Driver())
 	}
 	db, faults, err := c.run.drv.OpenFaulty(c.ctx)
+	if errors.Is(err, ErrFaultsUnavailable) {
+		c.Skipf("%v", err)
+	}
 	require.NoError(c, err, "open database through the fault injector")
 	c.Cleanup(func() {
 		db.Close()

@@ -34,6 +34,12 @@ type Driver struct {
 	OpenFaulty func(ctx context.Context) (*sql.DB, Faults, error)
 }
 
+// ErrFaultsUnavailable is matched by an error of Driver.OpenFaulty that
+// means fault injection cannot work for this database, for example because
+// the connection must be encrypted and the injector cannot read it. The
+// fault cases are then skipped with the error as the reason.
+var ErrFaultsUnavailable = errors.New("dureq: fault injection unavailable")
+
 // Faults injects network faults between a driver and the database, for
 // example through a proxy. Its methods must be safe for concurrent use.
 type Faults interface {
@@ -330,6 +336,10 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
+// testDeadlineMargin is how long before go test's deadline Test stops, to
+// leave time to drop its schema.
+const testDeadlineMargin = 15 * time.Second
+
 // Test runs the suite from a go test function: each driver and each case
 // becomes a subtest, and a skipped case shows its reason. An interrupt
 // (SIGINT or SIGTERM) cancels the running case and drops the run's schema
@@ -341,6 +351,14 @@ func Test(t *testing.T, cfg Config) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// go test -timeout ends the process with a panic, which skips every
+	// cleanup, so the run stops a little before the deadline and drops its
+	// schema itself.
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-testDeadlineMargin))
+		defer cancel()
+	}
 	for _, drv := range cfg.Drivers {
 		t.Run(drv.Name, func(t *testing.T) {
 			r, cleanup, err := setupDriver(ctx, cfg, drv)

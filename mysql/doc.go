@@ -82,6 +82,14 @@
 // (MySQL 8.0 defaults to 64 MiB), build the store with
 // store.New(mysql.Dialect{MaxAllowedPacket: n}) and store.WithMaxDataSize.
 //
+// The limit assumes the driver's default of sending data as binary
+// parameters. With interpolateParams=true the driver escapes data into the
+// statement text, where it can take up to twice its size, so keep
+// checkpoints below half of max_allowed_packet or lower the limit with
+// store.WithMaxDataSize. A statement over max_allowed_packet makes the
+// server close the connection, which the store reports as a lost
+// connection, so a retry fails the same way.
+//
 // # Isolation levels
 //
 // REPEATABLE READ is InnoDB's default; READ COMMITTED and SERIALIZABLE keep

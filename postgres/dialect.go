@@ -136,6 +136,8 @@ func (Dialect) Classify(err error) dialect.Class {
 			return dialect.ClassUniqueViolation
 		case code == "57014":
 			return dialect.ClassCanceled
+		case code == "55P03": // lock_not_available, such as lock_timeout
+			return dialect.ClassLockTimeout
 		// 25P03: idle_in_transaction_session_timeout ended the session.
 		// 57P01 to 57P03: the server is shutting down, crashed or is
 		// starting. 40003: the server cannot tell whether the statement

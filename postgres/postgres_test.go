@@ -308,6 +308,7 @@ func TestClassifyBySQLState(t *testing.T) {
 		{"protocol violation is not", sqlStateError("08P01"), dialect.ClassOther, false},
 		{"wrapped deadlock is retryable", errors.Join(errors.New("x"), sqlStateError("40P01")), dialect.ClassDeadlock, true},
 		{"unique violation is not", sqlStateError("23505"), dialect.ClassUniqueViolation, false},
+		{"lock timeout is retryable", sqlStateError("55P03"), dialect.ClassLockTimeout, true},
 		{"query canceled is not", sqlStateError("57014"), dialect.ClassCanceled, false},
 		{"syntax error is not", sqlStateError("42601"), dialect.ClassOther, false},
 		{"bad connection is retryable", driverBadConn(), dialect.ClassConnection, true},
@@ -318,4 +319,18 @@ func TestClassifyBySQLState(t *testing.T) {
 			require.Equal(t, tc.retryable, store.IsRetryable(tc.err))
 		})
 	}
+}
+
+func TestStoreRejectsTypedNilHandles(t *testing.T) {
+	s, err := postgres.New()
+	require.NoError(t, err)
+	ctx := store.WithRun(context.Background(), "run-1", "")
+	var tx *sql.Tx
+	var db *sql.DB
+	var conn *sql.Conn
+	require.ErrorIs(t, s.Complete(ctx, tx), postgres.ErrInvalid)
+	require.ErrorIs(t, s.Complete(ctx, db), postgres.ErrInvalid)
+	require.ErrorIs(t, s.Complete(ctx, conn), postgres.ErrInvalid)
+	_, err = s.Prune(ctx, db, time.Now())
+	require.ErrorIs(t, err, postgres.ErrInvalid)
 }

@@ -174,7 +174,7 @@ func (s *Store) EnsureTable(ctx context.Context, db *sql.DB) error {
 
 // run returns the validated run ID and job ID of ctx.
 func (s *Store) run(ctx context.Context, q Querier) (runID, jobID string, err error) {
-	if q == nil {
+	if isNil(q) {
 		return "", "", &ValidationError{Field: "querier", Reason: "is nil; pass the handler's *sql.Tx, or a *sql.DB for reads"}
 	}
 	runID, jobID = s.resolve(ctx)
@@ -188,6 +188,22 @@ func (s *Store) run(ctx context.Context, q Querier) (runID, jobID string, err er
 		return "", "", err
 	}
 	return runID, jobID, nil
+}
+
+// isNil reports whether q is nil, also when it holds a nil *sql.Tx,
+// *sql.DB or *sql.Conn, whose methods would panic.
+func isNil(q Querier) bool {
+	switch v := q.(type) {
+	case nil:
+		return true
+	case *sql.Tx:
+		return v == nil
+	case *sql.DB:
+		return v == nil
+	case *sql.Conn:
+		return v == nil
+	}
+	return false
 }
 
 // marker is a row of the table, as the store writes or reads it.
@@ -475,7 +491,7 @@ func (s *Store) Outcome(ctx context.Context, q Querier) (Outcome, error) {
 // Pruning a run's outcome lets a redelivered run execute again. Keep markers
 // longer than the longest time your job runner may redeliver a run.
 func (s *Store) Prune(ctx context.Context, q Querier, before time.Time) (int64, error) {
-	if q == nil {
+	if isNil(q) {
 		return 0, &ValidationError{Field: "querier", Reason: "is nil; pass an open *sql.DB"}
 	}
 	var total int64

@@ -44,7 +44,8 @@ const (
 // When fn returns an error matching ErrAlreadyCompleted, RunTx rolls back
 // and returns nil: the run's work was done by an earlier delivery. When it
 // returns an error matching ErrAlreadyFailed, or any other error, RunTx
-// rolls back and returns that error unchanged. A panic in fn rolls back and
+// rolls back and returns that error unchanged. Errors of BeginTx and Commit
+// come back wrapped, with the "dureq: " prefix. A panic in fn rolls back and
 // panics again.
 //
 // A lost COMMIT reply surfaces as a retryable error from Commit, so RunTx
@@ -141,7 +142,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func runOnce(ctx context.Context, db *sql.DB, o TxOptions, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: o.Isolation, ReadOnly: o.ReadOnly})
 	if err != nil {
-		return err
+		return fmt.Errorf("dureq: begin transaction: %w", err)
 	}
 	committed := false
 	defer func() {
@@ -153,7 +154,10 @@ func runOnce(ctx context.Context, db *sql.DB, o TxOptions, fn func(tx *sql.Tx) e
 		return err
 	}
 	committed = true
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("dureq: commit transaction: %w", err)
+	}
+	return nil
 }
 
 // FromGetters returns a RunResolver that reads the run ID and job ID with

@@ -187,7 +187,7 @@ func TestRunExitStatus(t *testing.T) {
 			cfg:        dialects.Postgres(),
 			args:       []string{"-dsn", "postgres://root@127.0.0.1:notaport/test"},
 			wantCode:   cli.ExitError,
-			wantStderr: []string{"dureq: conformance: invalid -dsn", "Give a URL such as"},
+			wantStderr: []string{"dureq: conformance: invalid -dsn", "Run conformance -h to see the form of a DSN for the postgres dialect."},
 		},
 		{
 			name:     "unreachable host exits two",

@@ -10,7 +10,7 @@ import (
 // not be opened, reached or prepared: the problem, what to do about it,
 // where the DSN came from and the driver's error, with passwords removed.
 func describeSetupError(setupErr *conformance.SetupError, target *Target, cfg Config, secrets *redactor) string {
-	problem, fix := "cannot open or prepare the database", "check that the DSN points at a running server that accepts the user, and read the driver error below"
+	problem, fix := "cannot open or prepare the database", "check that the DSN points at the database and may be opened, and read the driver error below"
 	if cfg.Diagnose != nil {
 		problem, fix = cfg.Diagnose(setupErr.Err, target.DSN)
 	}

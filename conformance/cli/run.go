@@ -50,8 +50,7 @@ func (r *runner) run(ctx context.Context) (code int) {
 
 	if r.opts.dsn != "" {
 		if err := r.checkDSN(r.opts.dsn); err != nil {
-			r.errorf("invalid -dsn: %v\nGive a URL such as postgres://USER@HOST:5432/DATABASE?sslmode=disable, "+
-				"or key=value pairs such as \"host=HOST user=USER dbname=DATABASE\".", err)
+			r.errorf("invalid -dsn: %v\nRun conformance -h to see the form of a DSN for the %s dialect.", err, r.cfg.Dialect.Name())
 			return ExitError
 		}
 	}

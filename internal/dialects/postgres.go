@@ -8,6 +8,8 @@ package dialects
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -72,6 +74,9 @@ func findPostgres(ctx context.Context, dsn string) (*cli.Target, error) {
 // that dsn names and opens a handle through it.
 func openThroughProxy(ctx context.Context, dsn string, open func(dsn string) (*sql.DB, error)) (*sql.DB, conformance.Faults, error) {
 	db, proxy, err := pgfault.Open(ctx, dsn, open)
+	if errors.Is(err, pgfault.ErrTLSRequired) {
+		return nil, nil, fmt.Errorf("%w: %w", conformance.ErrFaultsUnavailable, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

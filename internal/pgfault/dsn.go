@@ -50,6 +50,23 @@ func hostPort(dsn string) (host, port string, err error) {
 	return host, port, nil
 }
 
+// sslMode returns the sslmode of dsn, or "" when it sets none.
+func sslMode(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return ""
+		}
+		return u.Query().Get("sslmode")
+	}
+	for _, field := range strings.Fields(dsn) {
+		if v, ok := strings.CutPrefix(field, "sslmode="); ok {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
+}
+
 // Rewrite returns dsn with its host and port replaced by addr, the proxy's
 // host:port, and SSL disabled, because the proxy does not speak TLS.
 func Rewrite(dsn, addr string) (string, error) {

@@ -48,3 +48,13 @@ func TestRewrite(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenRejectsRequiredTLS(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://u@127.0.0.1:1/db?sslmode=require",
+		"host=127.0.0.1 port=1 sslmode=verify-full",
+	} {
+		_, _, err := Open(t.Context(), dsn, nil)
+		require.ErrorIs(t, err, ErrTLSRequired, dsn)
+	}
+}
