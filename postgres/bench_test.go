@@ -506,7 +506,7 @@ func benchPrune(b *testing.B, d driverSetting, concurrent bool) {
 	ctx := context.Background()
 	cutoff := time.Now().Add(-time.Hour)
 	var longestBatch, longestComplete time.Duration
-	var batches, completes int
+	var batches, completes, retries int
 
 	b.StopTimer()
 	for range b.N {
@@ -520,9 +520,10 @@ func benchPrune(b *testing.B, d driverSetting, concurrent bool) {
 		handler := make(chan error, 1)
 		if concurrent {
 			go func() {
-				longest, n, err := completeUntil(stop, db, ids, &timer.batches)
-				longestComplete = max(longestComplete, longest)
-				completes += n
+				stats, err := completeUntil(stop, db, ids, &timer.batches)
+				longestComplete = max(longestComplete, stats.longest)
+				completes += stats.calls
+				retries += stats.retries
 				handler <- err
 			}()
 		}
@@ -544,46 +545,60 @@ func benchPrune(b *testing.B, d driverSetting, concurrent bool) {
 	if concurrent {
 		b.ReportMetric(float64(longestComplete.Microseconds())/1000, "max-complete-ms")
 		b.ReportMetric(float64(completes)/float64(b.N), "completes/op")
+		b.ReportMetric(float64(retries)/float64(b.N), "retries/op")
 	}
 }
 
-// completeUntil completes runs in transactions until stop is closed, and
-// returns the longest CompleteTx call and the number of calls. Every other
-// run is one of ids that the batch after the finished ones deletes, so
-// that CompleteTx often meets a marker that Prune holds locked. Such a run
-// returns ErrAlreadyCompleted before Prune deletes its outcome and nil
-// after.
-func completeUntil(stop <-chan struct{}, db *sql.DB, ids []string, batches *atomic.Int64) (time.Duration, int, error) {
+// handlerStats is what completeUntil measured.
+type handlerStats struct {
+	longest time.Duration // the longest CompleteTx call
+	calls   int
+	retries int // calls that returned an error for which IsRetryable is true
+}
+
+// completeUntil completes runs in transactions until stop is closed. Every
+// other run is one of ids that the batch after the finished ones deletes,
+// so that CompleteTx often meets a marker that Prune holds locked. Such a
+// run returns ErrAlreadyCompleted before Prune deletes its outcome and nil
+// after. In between, it can return a retryable error, after which a job
+// runner retries the whole transaction, so the handler rolls back and goes
+// on.
+func completeUntil(stop <-chan struct{}, db *sql.DB, ids []string, batches *atomic.Int64) (handlerStats, error) {
 	// A batch deletes DefaultPruneBatchSize markers in created_at order,
 	// which is two markers per run of ids.
 	const runsPerBatch = store.DefaultPruneBatchSize / 2
 	random := mathrand.New(mathrand.NewPCG(3, 4))
-	var longest time.Duration
-	for n := 0; ; n++ {
+	var stats handlerStats
+	for ; ; stats.calls++ {
 		select {
 		case <-stop:
-			return longest, n, nil
+			return stats, nil
 		default:
 		}
-		id := "new-" + strconv.Itoa(n)
-		if n%2 == 0 {
+		id := "new-" + strconv.Itoa(stats.calls)
+		if stats.calls%2 == 0 {
 			first := int(batches.Load()) * runsPerBatch
 			id = ids[min(first+random.IntN(runsPerBatch), len(ids)-1)]
 		}
 		ctx := store.WithRun(context.Background(), id, "job")
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return longest, n, err
+			return stats, err
 		}
 		start := time.Now()
 		err = postgres.CompleteTx(ctx, tx)
-		longest = max(longest, time.Since(start))
-		if err != nil && !errors.Is(err, postgres.ErrAlreadyCompleted) {
+		stats.longest = max(stats.longest, time.Since(start))
+		switch {
+		case err == nil, errors.Is(err, postgres.ErrAlreadyCompleted):
+			if err := tx.Commit(); err != nil {
+				return stats, err
+			}
+		case store.IsRetryable(err):
 			tx.Rollback()
-			return longest, n, err
-		}
-		if err := tx.Commit(); err != nil {
-			return longest, n, err
+			stats.retries++
+		default:
+			tx.Rollback()
+			return stats, err
 		}
 	}
 }
