@@ -192,6 +192,7 @@ func raceFailAgainstComplete(c *C, level sql.IsolationLevel) {
 	})
 	require.Len(c, tally.committed, 1)
 	require.Len(c, tally.sentinels, raceWorkers-1)
+
 	winner := tally.committed[0]
 	o, err := s.Outcome(ctx, c.DB())
 	require.NoError(c, err)

@@ -5,10 +5,10 @@
 // what a duplicate means, validates input and wraps errors. A dialect
 // generates the statements for one table, creates that table, and
 // classifies its drivers' errors as duplicates, serialization failures or
-// lost connections. It recognizes driver errors through methods they share,
-// such as SQLState() string, where it can, so that it works with any driver
-// of its database; the PostgreSQL and SQLite dialects of this module import
-// no driver, and the MySQL dialect imports the one it is written for.
+// lost connections. Where it can, it recognizes driver errors through
+// methods they share, such as SQLState() string, so that it works with any
+// driver of its database. The PostgreSQL and SQLite dialects of this module
+// import no driver. The MySQL dialect imports the one it is written for.
 //
 // A dialect outside this module implements Dialect and runs the suite in
 // package conformance from its tests to show that it keeps the contract.

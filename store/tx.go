@@ -37,9 +37,9 @@ const (
 // RunTx runs fn in a transaction on db and commits it when fn returns nil.
 //
 // It retries the whole transaction, fn included, while the error from
-// BeginTx, fn or Commit is retryable by IsRetryable (a serialization
-// failure, a deadlock, a lost connection), up to the maximum number of
-// attempts, with a random pause before each retry.
+// BeginTx, fn or Commit is retryable by IsRetryable: a serialization
+// failure, a deadlock or a lost connection. It makes up to the maximum
+// number of attempts, with a random pause before each retry.
 //
 // When fn returns an error matching ErrAlreadyCompleted, RunTx rolls back
 // and returns nil: the run's work was done by an earlier delivery. When it

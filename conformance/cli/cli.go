@@ -79,9 +79,9 @@ type Config struct {
 	// Diagnose, when not nil, names the problem behind a driver's setup
 	// error on the database at dsn, and what fixes it.
 	Diagnose func(err error, dsn string) (problem, fix string)
-	// TargetHelp is the paragraph of the help text that says which
-	// database the binary uses without -dsn, and DSNHelp is the help of
-	// -dsn, whose backquoted word names its value.
+	// TargetHelp is the paragraph of the help text that names the database
+	// the binary uses without -dsn. DSNHelp is the help of -dsn, whose
+	// backquoted word names its value.
 	TargetHelp string
 	DSNHelp    string
 
@@ -101,7 +101,7 @@ func (cfg Config) acceptedDialects() []string {
 // Target is the database a run works against.
 type Target struct {
 	DSN string
-	// Source is where the DSN came from, such as "-dsn flag".
+	// Source is the origin of the DSN, such as "-dsn flag".
 	Source string
 	// Close stops and removes what Find started; nil means nothing.
 	Close func() error

@@ -2,7 +2,7 @@
 // injects faults between a driver and a server: it closes connections
 // before or after a COMMIT reaches the server, delays replies, and kills
 // connections mid-transaction. It reads messages with pgx's pgproto3, so it
-// sees statements, not bytes.
+// acts on statements, not on bytes.
 //
 // The proxy does not speak TLS: it declines SSL and GSS encryption, so
 // drivers must connect with sslmode=disable or prefer.
@@ -48,7 +48,7 @@ type Proxy struct {
 	closed      bool
 }
 
-// commitFault is what happens to the next COMMIT.
+// commitFault is the fault armed for the next COMMIT.
 type commitFault int
 
 const (

@@ -13,7 +13,7 @@ import (
 var ErrNotStarted = errors.New("dureq: the target is not a throwaway server started from the PostgreSQL binaries")
 
 // StartServer starts a throwaway server from the installed PostgreSQL
-// binaries, whatever DATABASE_URL or the PG* variables say, for tests that
+// binaries, whatever DATABASE_URL or the PG* variables name, for tests that
 // crash and restart it. It returns an error matching ErrNoDatabase when
 // the binaries are not installed.
 func StartServer(ctx context.Context) (*Target, error) {

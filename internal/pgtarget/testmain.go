@@ -62,9 +62,9 @@ func RunTests(m interface{ Run() int }) int {
 }
 
 // stopOnSignal stops every server this process started and ends the
-// process when it gets SIGINT, SIGTERM or SIGHUP, because the servers run in
-// process groups of their own, which a Ctrl-C in the terminal does not
-// reach, and os.Exit skips the tests' deferred Close calls.
+// process when it gets SIGINT, SIGTERM or SIGHUP. The servers run in process
+// groups of their own, which a Ctrl-C in the terminal does not reach, and
+// os.Exit skips the tests' deferred Close calls.
 func stopOnSignal() {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
