@@ -28,6 +28,17 @@
 // github.com/jackc/pgx/v5/stdlib ("pgx") or github.com/lib/pq ("postgres");
 // both behave the same, which the conformance suite checks for every rule.
 //
+// With lib/pq, add binary_parameters=yes to the connection string. Without
+// it, lib/pq v1.12.3 sends each statement with parameters in two round
+// trips: Parse and Describe, then Bind and Execute after the server's
+// reply. With it, lib/pq sends them at once, and checkpoint data travels as
+// raw bytes instead of hex. pgx needs no setting, because it prepares each
+// statement once per connection. The option sends every []byte parameter of
+// the connection in binary format, which PostgreSQL rejects for jsonb and
+// uuid parameters, so bind JSON and UUIDs as strings. docs/benchmarks.md
+// has the measurements, and docs/pgbouncer.md the settings that work behind
+// PgBouncer.
+//
 // # Outcomes
 //
 // A run has at most one outcome, completed or failed, and the first
@@ -87,7 +98,9 @@
 // the empty step, which checkpoints cannot use. Its other columns are
 // job_id, kind ('completed', 'failed' or 'checkpoint'), data (bytea),
 // message, and created_at, taken from the database clock and returned in
-// UTC.
+// UTC. A B-tree index on created_at serves Prune. kind has no CHECK
+// constraint, because one costs each insert about 5 µs of server time
+// (measured on PostgreSQL 15, docs/benchmarks.md).
 //
 // EnsureTable creates the table. It is idempotent, sends only one catalog
 // query and no DDL when the table exists (so a role without DDL rights may
@@ -99,13 +112,20 @@
 // one, the earliest row whose step starts with "failed:" becomes the failed
 // outcome, with the rest of the step as its message; every other row
 // becomes a checkpoint. JSON data reads back as PostgreSQL's normalized JSONB
-// text, because the original bytes are gone.
+// text, because the original bytes are gone. EnsureTable also upgrades a
+// table that an earlier version created with a BRIN index on created_at and
+// a CHECK on kind: it builds the B-tree index, which blocks writes to the
+// table while it runs, and drops the other two.
 //
 // # Pruning
 //
 // Prune deletes markers older than a given time in batches of
 // store.DefaultPruneBatchSize rows, each its own statement, so it never holds
-// locks long on a large table. Pruning a run's outcome lets a redelivered
+// locks long on a large table. Each batch reads the index on created_at from
+// the oldest marker and stops at the cutoff, so its time does not grow with
+// the table. While a long transaction holds back the xmin horizon, each
+// batch reads again the entries of markers that earlier batches deleted,
+// and batches grow longer. Pruning a run's outcome lets a redelivered
 // run execute again: keep markers longer than your job runner's longest
 // redelivery window.
 package postgres
