@@ -23,6 +23,7 @@ const (
 	layoutCurrent
 	layoutBRIN    // the current columns, with a BRIN index on created_at and a CHECK on kind
 	layoutEarlier // run_id, job_id, step, data JSONB, completed_at
+	layoutUnkeyed // the current columns without a unique key on (run_id, step)
 	layoutUnknown
 )
 
@@ -40,10 +41,16 @@ func readLayout(ctx context.Context, q interface {
 }, t dialect.Table) (layout, map[string]string, error) {
 	// leads_btree is true for a column that is the first key of a valid
 	// B-tree index without a predicate, which Prune can scan in order.
+	// keyed is true when a unique index on exactly run_id and step exists,
+	// which InsertMarker's ON CONFLICT needs.
 	rows, err := q.QueryContext(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
 	EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am m ON m.oid = c.relam
 		WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum AND i.indisvalid AND i.indpred IS NULL
-		AND m.amname = 'btree') AS leads_btree
+		AND m.amname = 'btree') AS leads_btree,
+	EXISTS (SELECT FROM pg_index i
+		WHERE i.indrelid = a.attrelid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indnkeyatts = 2
+		AND (SELECT array_agg(k.attname::text ORDER BY k.attname) FROM pg_attribute k
+			WHERE k.attrelid = i.indrelid AND k.attnum = ANY (i.indkey)) = ARRAY['run_id', 'step']) AS keyed
 FROM pg_attribute a
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
 		qualifiedName(t))
@@ -52,11 +59,11 @@ WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
 	}
 	defer rows.Close()
 	columns := map[string]string{}
-	timeIndexed := false
+	timeIndexed, keyed := false, false
 	for rows.Next() {
 		var name, typ string
 		var leadsBtree bool
-		if err := rows.Scan(&name, &typ, &leadsBtree); err != nil {
+		if err := rows.Scan(&name, &typ, &leadsBtree, &keyed); err != nil {
 			return layoutMissing, nil, fmt.Errorf("read columns: %w", err)
 		}
 		columns[name] = typ
@@ -70,6 +77,8 @@ WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
 	switch {
 	case len(columns) == 0:
 		return layoutMissing, columns, nil
+	case hasColumns(columns, currentColumns) && !keyed:
+		return layoutUnkeyed, columns, nil
 	case hasColumns(columns, currentColumns) && timeIndexed:
 		return layoutCurrent, columns, nil
 	case hasColumns(columns, currentColumns):
@@ -124,6 +133,17 @@ func (Dialect) EnsureTable(ctx context.Context, db *sql.DB, t dialect.Table) err
 	l, columns, err = readLayout(ctx, tx, t)
 	if err != nil {
 		return err
+	}
+	if l == layoutUnkeyed {
+		// A table made by hand or by a migration without the key: add it,
+		// which fails, naming the duplicates, if rows already collide.
+		// Then the rest of the layout may still need an upgrade.
+		if err := ensureKey(ctx, tx, t); err != nil {
+			return err
+		}
+		if l, columns, err = readLayout(ctx, tx, t); err != nil {
+			return err
+		}
 	}
 	switch l {
 	case layoutMissing:

@@ -334,3 +334,23 @@ func TestStoreRejectsTypedNilHandles(t *testing.T) {
 	_, err = s.Prune(ctx, db, time.Now())
 	require.ErrorIs(t, err, postgres.ErrInvalid)
 }
+
+func TestEnsureTableAddsMissingKey(t *testing.T) {
+	db := openDB(t, "pgx")
+	schema := newSchema(t, db)
+	_, err := db.Exec(`CREATE TABLE ` + schema + `.dureq_completions (
+		run_id text NOT NULL, step text NOT NULL, job_id text NOT NULL DEFAULT '', kind text NOT NULL,
+		data bytea, message text, created_at timestamptz NOT NULL DEFAULT now())`)
+	require.NoError(t, err)
+	s, err := postgres.New(store.WithSchema(schema))
+	require.NoError(t, err)
+	require.NoError(t, s.EnsureTable(context.Background(), db))
+
+	var indexes int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM pg_indexes WHERE schemaname = $1
+		AND indexdef LIKE '%(created_at)%'`, schema).Scan(&indexes))
+	require.Equal(t, 1, indexes, "one call also adds the index on created_at")
+	ctx := store.WithRun(context.Background(), "run-1", "")
+	require.NoError(t, s.Complete(ctx, db))
+	require.Equal(t, postgres.ErrAlreadyCompleted, s.Complete(ctx, db))
+}
