@@ -279,6 +279,7 @@ func setupDriver(ctx context.Context, cfg Config, drv Driver) (*driverRun, func(
 	if cfg.Capabilities != nil {
 		caps = *cfg.Capabilities
 	}
+
 	db, err := drv.Open(ctx)
 	if err != nil {
 		return nil, nil, &SetupError{Driver: drv.Name, Err: fmt.Errorf("open database: %w", err)}
@@ -287,6 +288,7 @@ func setupDriver(ctx context.Context, cfg Config, drv Driver) (*driverRun, func(
 		db.Close()
 		return nil, nil, &SetupError{Driver: drv.Name, Err: fmt.Errorf("connect: %w", err)}
 	}
+
 	r := &driverRun{cfg: cfg, caps: caps, driver: drv.Name, drv: drv, db: db, tablePrefix: "t"}
 	ns, ok := cfg.Dialect.(dialect.Namespacer)
 	if !ok || !caps.Schemas {
@@ -296,6 +298,7 @@ func setupDriver(ctx context.Context, cfg Config, drv Driver) (*driverRun, func(
 			db.Close()
 		}, nil
 	}
+
 	r.namespace = randomName("dureq_conformance_")
 	if err := ns.CreateNamespace(ctx, db, r.namespace); err != nil {
 		db.Close()

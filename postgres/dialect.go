@@ -58,16 +58,16 @@ func (Dialect) CheckTable(t dialect.Table) error {
 	return checkIdentifier("schema name", t.Schema)
 }
 
-func checkIdentifier(what, name string) error {
+func checkIdentifier(label, name string) error {
 	switch {
 	case name == "":
-		return errors.New(what + " is empty")
+		return errors.New(label + " is empty")
 	case len(name) > maxIdentifierSize:
-		return errors.New(what + " is " + strconv.Itoa(len(name)) + " bytes long, over PostgreSQL's maximum of " + strconv.Itoa(maxIdentifierSize))
+		return errors.New(label + " is " + strconv.Itoa(len(name)) + " bytes long, over PostgreSQL's maximum of " + strconv.Itoa(maxIdentifierSize))
 	case strings.IndexByte(name, 0) >= 0:
-		return errors.New(what + " contains a NUL byte")
+		return errors.New(label + " contains a NUL byte")
 	case !utf8.ValidString(name):
-		return errors.New(what + " is not valid UTF-8")
+		return errors.New(label + " is not valid UTF-8")
 	}
 	return nil
 }

@@ -116,8 +116,8 @@ func (Dialect) EnsureTable(ctx context.Context, db *sql.DB, t dialect.Table) err
 		return unknownLayoutError(t, columns)
 	}
 
-	// Each statement at READ COMMITTED sees what the previous lock holder
-	// committed, whatever default_transaction_isolation says.
+	// At READ COMMITTED each statement reads what the previous lock holder
+	// committed, whatever default_transaction_isolation is set to.
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -258,10 +258,10 @@ func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([
 	return values, rows.Err()
 }
 
-// upgrade converts a table of the earlier layout in place. Every row is
-// kept: the row under the empty step becomes the completed outcome; for a run
+// upgrade converts a table of the earlier layout in place, keeping every
+// row. The row under the empty step becomes the completed outcome. For a run
 // without one, the earliest row whose step starts with "failed:" becomes the
-// failed outcome with the rest of the step as its message; every other row
+// failed outcome, with the rest of the step as its message. Every other row
 // becomes a checkpoint. JSONB data becomes its text as bytes, so it reads
 // back as PostgreSQL's normalized JSON text.
 func upgrade(ctx context.Context, tx *sql.Tx, t dialect.Table, columns map[string]string) error {

@@ -22,9 +22,9 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtarget.RunTests(exampleSchema{m}))
 }
 
-// exampleSchema runs the tests with DATABASE_URL set to the test database
-// with a search_path of a new schema, so that the examples read their
-// connection string like a program would and keep their tables apart from
+// exampleSchema runs the tests with DATABASE_URL set to the test database,
+// with a search_path of a new schema. The examples then read their
+// connection string like a program would, and keep their tables apart from
 // other runs on the same database.
 type exampleSchema struct{ m *testing.M }
 
