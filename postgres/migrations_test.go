@@ -3,12 +3,12 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
-	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dureqsql/completion/internal/migrationtest"
 	"github.com/dureqsql/completion/postgres"
 )
 
@@ -51,33 +51,6 @@ func describeTable(t *testing.T, db *sql.DB, schema string) tableShape {
 	return shape
 }
 
-// migrationSQL returns the SQL of the up or down part of the migration in
-// the format dir of postgres.Migrations.
-func migrationSQL(t *testing.T, dir string, up bool) string {
-	t.Helper()
-	switch dir {
-	case "golang-migrate":
-		suffix := ".down.sql"
-		if up {
-			suffix = ".up.sql"
-		}
-		data, err := fs.ReadFile(postgres.Migrations, "migrations/golang-migrate/000001_create_dureq_completions"+suffix)
-		require.NoError(t, err)
-		return string(data)
-	case "goose":
-		data, err := fs.ReadFile(postgres.Migrations, "migrations/goose/00001_create_dureq_completions.sql")
-		require.NoError(t, err)
-		upPart, downPart, ok := strings.Cut(strings.TrimPrefix(string(data), "-- +goose Up\n"), "-- +goose Down\n")
-		require.True(t, ok, "the goose file needs Up and Down sections")
-		if up {
-			return upPart
-		}
-		return downPart
-	}
-	t.Fatalf("unknown migration format %s", dir)
-	return ""
-}
-
 func TestMigrationsMatchEnsureTable(t *testing.T) {
 	admin := openDB(t, "pgx")
 	ensured := newSchema(t, admin)
@@ -85,25 +58,29 @@ func TestMigrationsMatchEnsureTable(t *testing.T) {
 	require.NoError(t, postgres.EnsureTable(context.Background(), ensuredDB))
 	want := describeTable(t, admin, ensured)
 
-	for _, format := range []string{"golang-migrate", "goose"} {
+	for _, format := range migrationtest.Formats {
 		t.Run(format+" creates the same table", func(t *testing.T) {
 			migrated := newSchema(t, admin)
 			db := openWith(t, "pgx", map[string]string{"search_path": migrated})
-			_, err := db.Exec(migrationSQL(t, format, true))
-			require.NoError(t, err)
+			for _, stmt := range migrationtest.Statements(t, postgres.Migrations, format, true) {
+				_, err := db.Exec(stmt)
+				require.NoError(t, err)
+			}
 			require.Equal(t, want, describeTable(t, admin, migrated))
 
 			// A role that may not create anything finds the table current.
 			role := newRole(t, admin)
-			_, err = admin.Exec(`GRANT USAGE ON SCHEMA ` + migrated + ` TO ` + role + `;
+			_, err := admin.Exec(`GRANT USAGE ON SCHEMA ` + migrated + ` TO ` + role + `;
 				GRANT SELECT, INSERT ON ` + migrated + `.dureq_completions TO ` + role)
 			require.NoError(t, err)
 			reader := openAs(t, "pgx", role, map[string]string{"search_path": migrated})
 			require.NoError(t, postgres.EnsureTable(context.Background(), reader))
 			require.Equal(t, want, describeTable(t, admin, migrated))
 
-			_, err = db.Exec(migrationSQL(t, format, false))
-			require.NoError(t, err)
+			for _, stmt := range migrationtest.Statements(t, postgres.Migrations, format, false) {
+				_, err := db.Exec(stmt)
+				require.NoError(t, err)
+			}
 			var tables int
 			require.NoError(t, admin.QueryRow("SELECT count(*) FROM pg_tables WHERE schemaname = $1", migrated).Scan(&tables))
 			require.Zero(t, tables, "the down migration drops the table")

@@ -1,0 +1,1 @@
+DROP TABLE `dureq_completions`;
