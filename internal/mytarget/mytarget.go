@@ -32,7 +32,7 @@ const connectTimeout = 10 * time.Second
 
 // ErrNoDatabase is matched by the error of Find when the DSN is invalid or
 // the connection to its server fails.
-var ErrNoDatabase = errors.New("dureq: no MySQL or MariaDB server to test against")
+var ErrNoDatabase = errors.New("dureq: no usable MySQL or MariaDB database to test against")
 
 // howToFix is the advice that follows every ErrNoDatabase error.
 const howToFix = "start MariaDB or MySQL on 127.0.0.1:3306 with a database test that root may use without a password, " +
