@@ -175,11 +175,7 @@ func (c *C) NewStore(opts ...store.Option) *store.Store {
 
 // qualified returns the quoted name of t.
 func (c *C) qualified(t dialect.Table) string {
-	d := c.Dialect()
-	if t.Schema == "" {
-		return d.QuoteIdentifier(t.Name)
-	}
-	return d.QuoteIdentifier(t.Schema) + "." + d.QuoteIdentifier(t.Name)
+	return dialect.QualifiedName(c.Dialect(), t)
 }
 
 // result is the status and messages of one finished case.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/dureqsql/completion/dialect"
 	"github.com/dureqsql/completion/store"
@@ -59,15 +58,11 @@ func (Dialect) CheckTable(t dialect.Table) error {
 }
 
 func checkIdentifier(label, name string) error {
-	switch {
-	case name == "":
-		return errors.New(label + " is empty")
-	case len(name) > maxIdentifierSize:
+	if err := dialect.CheckName(label, name); err != nil {
+		return err
+	}
+	if len(name) > maxIdentifierSize {
 		return errors.New(label + " is " + strconv.Itoa(len(name)) + " bytes long, over PostgreSQL's maximum of " + strconv.Itoa(maxIdentifierSize))
-	case strings.IndexByte(name, 0) >= 0:
-		return errors.New(label + " contains a NUL byte")
-	case !utf8.ValidString(name):
-		return errors.New(label + " is not valid UTF-8")
 	}
 	return nil
 }
@@ -85,10 +80,7 @@ func quoteIdentifier(name string) string {
 
 // qualifiedName returns the quoted, schema-qualified name of t.
 func qualifiedName(t dialect.Table) string {
-	if t.Schema == "" {
-		return quoteIdentifier(t.Name)
-	}
-	return quoteIdentifier(t.Schema) + "." + quoteIdentifier(t.Name)
+	return dialect.QualifiedName(Dialect{}, t)
 }
 
 // Statements returns the SQL for the table t.
