@@ -34,16 +34,9 @@ func (d Dialect) Capabilities() dialect.Capabilities {
 	return caps
 }
 
-func (d Dialect) table(t dialect.Table) string {
-	if t.Schema == "" {
-		return d.QuoteIdentifier(t.Name)
-	}
-	return d.QuoteIdentifier(t.Schema) + "." + d.QuoteIdentifier(t.Name)
-}
-
 // Statements deletes prune batches by primary key instead of by ctid.
 func (d Dialect) Statements(t dialect.Table) dialect.Statements {
-	name := d.table(t)
+	name := dialect.QualifiedName(d, t)
 	return dialect.Statements{
 		InsertMarker: dialect.Statement{
 			SQL: "INSERT INTO " + name + " (run_id, step, job_id, kind, data, message, created_at)" +
@@ -78,7 +71,7 @@ func (d Dialect) EnsureTable(ctx context.Context, db *sql.DB, t dialect.Table) e
 			return err
 		}
 	}
-	return fmt.Errorf("create table %s: still colliding with concurrent callers after %d attempts: %w", d.table(t), createAttempts, err)
+	return fmt.Errorf("create table %s: still colliding with concurrent callers after %d attempts: %w", dialect.QualifiedName(d, t), createAttempts, err)
 }
 
 func isCreateCollision(err error) bool {
@@ -94,7 +87,7 @@ func isCreateCollision(err error) bool {
 }
 
 func (d Dialect) create(ctx context.Context, db *sql.DB, t dialect.Table) error {
-	name := d.table(t)
+	name := dialect.QualifiedName(d, t)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
