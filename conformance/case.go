@@ -78,7 +78,7 @@ func (c *C) Errorf(format string, args ...any) {
 // nothing in a report, and trims the surrounding blank space. Other
 // messages come back trimmed.
 func withoutTrace(msg string) string {
-	var kept []string
+	var lines []string
 	skipping := false
 	for _, line := range strings.Split(msg, "\n") {
 		label := strings.TrimSpace(line)
@@ -91,9 +91,9 @@ func withoutTrace(msg string) string {
 			continue
 		}
 		skipping = false
-		kept = append(kept, line)
+		lines = append(lines, line)
 	}
-	return strings.TrimSpace(strings.Join(kept, "\n"))
+	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 // Logf records a message that is shown when the case fails.

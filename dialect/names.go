@@ -7,17 +7,17 @@ import (
 )
 
 // CheckName returns an error for a table or schema name that no SQL
-// database takes: an empty name, invalid UTF-8, or a NUL byte. what names
+// database takes: an empty name, invalid UTF-8, or a NUL byte. label names
 // the value in the message, such as "table name". A dialect calls it from
 // CheckTable and then checks its own database's limits.
-func CheckName(what, name string) error {
+func CheckName(label, name string) error {
 	switch {
 	case name == "":
-		return errors.New(what + " is empty")
+		return errors.New(label + " is empty")
 	case !utf8.ValidString(name):
-		return errors.New(what + " is not valid UTF-8")
+		return errors.New(label + " is not valid UTF-8")
 	case strings.IndexByte(name, 0) >= 0:
-		return errors.New(what + " contains a NUL byte")
+		return errors.New(label + " contains a NUL byte")
 	}
 	return nil
 }

@@ -45,20 +45,20 @@ func (Dialect) CheckTable(t dialect.Table) error {
 // checkIdentifier checks the rules that both servers apply to table and
 // database names: at most 64 characters of the Basic Multilingual Plane,
 // because the data dictionary stores names in utf8mb3, and no trailing space.
-func checkIdentifier(what, name string) error {
-	if err := dialect.CheckName(what, name); err != nil {
+func checkIdentifier(label, name string) error {
+	if err := dialect.CheckName(label, name); err != nil {
 		return err
 	}
 	if n := utf8.RuneCountInString(name); n > maxIdentifierLength {
-		return errors.New(what + " is " + strconv.Itoa(n) + " characters long, over the MySQL maximum of " +
+		return errors.New(label + " is " + strconv.Itoa(n) + " characters long, over the MySQL maximum of " +
 			strconv.Itoa(maxIdentifierLength))
 	}
 	if strings.HasSuffix(name, " ") {
-		return errors.New(what + " ends with a space, which MySQL does not allow")
+		return errors.New(label + " ends with a space, which MySQL does not allow")
 	}
 	for _, r := range name {
 		if r > 0xFFFF {
-			return errors.New(what + " contains " + strconv.QuoteRune(r) +
+			return errors.New(label + " contains " + strconv.QuoteRune(r) +
 				", outside the Basic Multilingual Plane, which MySQL names cannot contain")
 		}
 	}

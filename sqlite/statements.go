@@ -23,8 +23,8 @@ const nowUTC = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 // A cutoff in no such form, such as the integer that _time_integer_format
 // makes the driver bind, would compare as NULL and delete nothing, every
 // time. SQLite has no function that raises an error of one's choosing
-// outside a trigger, so json_extract with an invalid path raises one that
-// names the problem; coalesce evaluates it only when the cutoff is NULL.
+// outside a trigger. So json_extract with an invalid path raises one that
+// names the problem, and coalesce evaluates it only when the cutoff is NULL.
 const cutoffUTC = `SELECT coalesce(datetime(substr(v, 1, 19) || CASE
 		WHEN zone = '' OR zone LIKE 'Z%' THEN ''
 		ELSE substr(zone, 1, 3) || ':' || substr(replace(zone, ':', ''), 4, 2)

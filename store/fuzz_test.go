@@ -76,7 +76,7 @@ func sanitizeModel(msg string) string {
 // without NUL bytes and at most limit bytes long, which is the longest
 // prefix of the sanitized message that ends at a character boundary.
 //
-// The limit is a uint16 so that the fuzzer explores small limits; limits of
+// The limit is a uint16 so that the fuzzer explores small limits. Limits of
 // 0 and below, which return the empty string, are checked by
 // TestSanitizeMessageLimits.
 func FuzzSanitizeMessage(f *testing.F) {

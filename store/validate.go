@@ -58,11 +58,11 @@ func invalidUTF8Offset(s string) int {
 // displayValue quotes v for an error message, shortened to its first 64
 // bytes so that an oversized value does not flood a log.
 func displayValue(v string) string {
-	const shown = 64
-	if len(v) <= shown {
+	const shownBytes = 64
+	if len(v) <= shownBytes {
 		return strconv.Quote(v)
 	}
-	return strconv.Quote(v[:shown]) + "... (" + strconv.Itoa(len(v)) + " bytes)"
+	return strconv.Quote(v[:shownBytes]) + "... (" + strconv.Itoa(len(v)) + " bytes)"
 }
 
 // SanitizeMessage returns msg as it is stored for a failed run: invalid

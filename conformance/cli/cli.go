@@ -206,7 +206,7 @@ func Run(ctx context.Context, cfg Config, args []string, stdout, stderr io.Write
 		return ExitError
 	}
 	if opts.list {
-		return listCases(opts, stdout, stderr)
+		return listCases(opts, stdout)
 	}
 	r := &runner{cfg: cfg, opts: opts, stdout: stdout, stderr: stderr}
 	return r.run(ctx)

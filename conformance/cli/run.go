@@ -71,7 +71,6 @@ func (r *runner) run(ctx context.Context) (code int) {
 		}()
 	}
 
-	r.warnNoCases()
 	if r.cfg.Find == nil {
 		r.errorf("the configuration has no Find function to turn -dsn into a database")
 		return ExitError
@@ -230,12 +229,6 @@ func (r *runner) checkDSN(dsn string) error {
 	return nil
 }
 
-// warnNoCases warns on stderr when no case is selected, so that a mistyped
-// -run pattern does not pass silently.
-func (r *runner) warnNoCases() {
-	warnNoCases(r.opts.match, len(selectedCases(r.opts.match)), r.stderr)
-}
-
 // errorf prints an error message with the binary's prefix to stderr, with
 // passwords removed.
 func (r *runner) errorf(format string, args ...any) {
@@ -263,20 +256,9 @@ func selectedCases(match *regexp.Regexp) []conformance.Case {
 	return selected
 }
 
-func warnNoCases(match *regexp.Regexp, selected int, stderr io.Writer) {
-	switch {
-	case selected > 0:
-	case match != nil:
-		fmt.Fprintf(stderr, "%sno case matches -run %q; run with -list to see the case names\n",
-			errorPrefix, match.String())
-	default:
-		fmt.Fprintf(stderr, "%sthe suite has no cases\n", errorPrefix)
-	}
-}
-
 // listCases prints the name and rule of each selected case, as aligned text
 // or as JSON lines, without connecting to a database.
-func listCases(opts options, stdout, stderr io.Writer) int {
+func listCases(opts options, stdout io.Writer) int {
 	cases := selectedCases(opts.match)
 	if opts.json {
 		enc := newJSONEncoder(stdout)
@@ -290,7 +272,6 @@ func listCases(opts options, stdout, stderr io.Writer) int {
 		}
 		_ = tw.Flush()
 	}
-	warnNoCases(opts.match, len(cases), stderr)
 	return ExitPass
 }
 

@@ -71,7 +71,7 @@ func TestFindDefault(t *testing.T) {
 	t.Setenv(EnvDSN, "")
 	dsn, source, err := Find(context.Background(), "")
 	if err != nil {
-		// The local default may have no server; the error must say so.
+		// The local default may have no server, and the error must name it.
 		require.ErrorIs(t, err, ErrNoDatabase)
 		require.Contains(t, err.Error(), DefaultDSN+" from local default")
 		return
