@@ -40,47 +40,35 @@ func (f Functions) EnsureTable(ctx context.Context, db *sql.DB) error {
 
 // CompleteTx runs store.Store.Complete in tx.
 func (f Functions) CompleteTx(ctx context.Context, tx *sql.Tx) error {
-	return f.store.Complete(ctx, querier(tx))
+	return f.store.Complete(ctx, tx)
 }
 
 // FailTx runs store.Store.Fail in tx.
 func (f Functions) FailTx(ctx context.Context, tx *sql.Tx, err error) error {
-	return f.store.Fail(ctx, querier(tx), err)
+	return f.store.Fail(ctx, tx, err)
 }
 
 // CheckpointTx runs store.Store.Checkpoint in tx.
 func (f Functions) CheckpointTx(ctx context.Context, tx *sql.Tx, step string, data []byte) error {
-	return f.store.Checkpoint(ctx, querier(tx), step, data)
+	return f.store.Checkpoint(ctx, tx, step, data)
 }
 
 // IsCompleted runs store.Store.IsCompleted on db.
 func (f Functions) IsCompleted(ctx context.Context, db *sql.DB) (bool, error) {
-	return f.store.IsCompleted(ctx, querier(db))
+	return f.store.IsCompleted(ctx, db)
 }
 
 // IsCheckpointed runs store.Store.IsCheckpointed on db.
 func (f Functions) IsCheckpointed(ctx context.Context, db *sql.DB, step string) (bool, []byte, error) {
-	return f.store.IsCheckpointed(ctx, querier(db), step)
+	return f.store.IsCheckpointed(ctx, db, step)
 }
 
 // Outcome runs store.Store.Outcome on db.
 func (f Functions) Outcome(ctx context.Context, db *sql.DB) (store.Outcome, error) {
-	return f.store.Outcome(ctx, querier(db))
+	return f.store.Outcome(ctx, db)
 }
 
 // Prune runs store.Store.Prune on db.
 func (f Functions) Prune(ctx context.Context, db *sql.DB, before time.Time) (int64, error) {
-	return f.store.Prune(ctx, querier(db), before)
-}
-
-// querier turns a nil *sql.Tx or *sql.DB into a nil interface, which the
-// store rejects with an error instead of a panic.
-func querier[Q interface {
-	*sql.Tx | *sql.DB
-	store.Querier
-}](q Q) store.Querier {
-	if q == nil {
-		return nil
-	}
-	return q
+	return f.store.Prune(ctx, db, before)
 }
